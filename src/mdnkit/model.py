@@ -1,0 +1,424 @@
+"""The values mdnkit reads and builds: frozen, slotted dataclasses and str enums.
+
+Everything here is plain data.  Parsing lives in :mod:`mdnkit.parser`,
+event derivation in :mod:`mdnkit.events`; the model only knows how to show
+itself (``str``, :meth:`Report.to_dict`, :meth:`MDN.to_jmap`).
+
+Registered values are :class:`enum.StrEnum` members.  A value that is not
+registered (``failure`` for a DSN action, an unknown disposition type)
+survives as a plain ``str`` and the parser records a :class:`Defect`: a
+receipt is never dropped because its sender invented a word.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from .events import Event
+
+__all__ = [
+    "MDN",
+    "ActionMode",
+    "AddressField",
+    "DSN",
+    "DSNAction",
+    "DSNRecipient",
+    "Defect",
+    "Diagnostic",
+    "Disposition",
+    "DispositionType",
+    "Headers",
+    "MessageRef",
+    "RefSource",
+    "Report",
+    "SendingMode",
+    "StatusCode",
+]
+
+
+# ---------------------------------------------------------------------------
+# Registered values (RFC 8098 §3.2.6, RFC 3464 §2.3.3)
+
+
+class ActionMode(enum.StrEnum):
+    """RFC 8098 §3.2.6.1: who caused the disposition."""
+
+    MANUAL = "manual-action"  # explicit instruction of the user
+    AUTOMATIC = "automatic-action"  # an MDA, a filter, a gateway: no user involved
+
+
+class SendingMode(enum.StrEnum):
+    """RFC 8098 §3.2.6.1: who allowed the MDN to be sent."""
+
+    MANUAL = "MDN-sent-manually"  # the user explicitly permitted this MDN
+    AUTOMATIC = "MDN-sent-automatically"  # sent without asking, by configuration
+
+
+class DispositionType(enum.StrEnum):
+    """RFC 8098 §3.2.6.2, plus the obsolete values still seen on the wire."""
+
+    DISPLAYED = "displayed"  # §3.2.6.2: shown to someone; not proof of reading
+    DELETED = "deleted"  # §3.2.6.2: deleted, possibly seen first
+    DISPATCHED = "dispatched"  # §3.2.6.2: printed, faxed, forwarded without display
+    PROCESSED = "processed"  # §3.2.6.2: handled by rules or a server, not displayed
+    DENIED = "denied"  # RFC 2298 §3.2.6.2 only; removed by RFC 3798
+    FAILED = "failed"  # RFC 2298 §3.2.6.2; still AS2's (RFC 4130 §7.4.3)
+
+    @property
+    def obsolete(self) -> bool:
+        """True for values RFC 8098 no longer defines."""
+        return self in (DispositionType.DENIED, DispositionType.FAILED)
+
+
+class DSNAction(enum.StrEnum):
+    """RFC 3464 §2.3.3: what the reporting MTA did for one recipient."""
+
+    FAILED = "failed"  # could not be delivered; no further attempt
+    DELAYED = "delayed"  # not yet delivered; the MTA keeps trying
+    DELIVERED = "delivered"  # delivered to the recipient's mailbox
+    RELAYED = "relayed"  # passed to a system that sends no DSNs
+    EXPANDED = "expanded"  # delivered to a list or alias, then re-sent
+
+
+class RefSource(enum.StrEnum):
+    """How a report names the sent message it is about (strongest first)."""
+
+    ORIGINAL_MESSAGE_ID = "original-message-id"  # RFC 8098 §3.2.5 field
+    ATTACHED_ORIGINAL = "attached-original"  # Message-ID of the returned original (3rd part)
+    IN_REPLY_TO = "in-reply-to"  # the report's own In-Reply-To header
+    REFERENCES = "references"  # the last entry of the report's References header
+    ENVELOPE_ID = "envelope-id"  # RFC 3464 Original-Envelope-Id (RFC 3461 ENVID)
+
+
+# ---------------------------------------------------------------------------
+# Small values
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Defect:
+    """One problem found in a report that a lenient parse worked around.
+
+    ``code`` is a stable machine-readable name (``missing-final-recipient``),
+    ``message`` a sentence for people, ``field`` the report field or header
+    it concerns, when there is one.
+    """
+
+    code: str
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f" [{self.field}]" if self.field else ""
+        return f"{self.code}{where}: {self.message}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AddressField:
+    """``address-type ";" generic-address`` (RFC 8098 §3.2.3, RFC 3464 §2.3.1).
+
+    ``type`` is lower-cased (address types are case-insensitive, §3.1.2);
+    ``address`` keeps its case, as RFC 8098 §3.2.4 requires.  For the
+    ``utf-8`` type of RFC 6533 the escapes are already decoded.
+    """
+
+    type: str
+    address: str
+
+    def __str__(self) -> str:
+        return f"{self.type}; {self.address}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Which sent message a report is about, and the evidence for it.
+
+    ``message_id`` is normalised (no angle brackets, no white space).  When
+    the only evidence is an envelope id (``by`` is
+    :attr:`RefSource.ENVELOPE_ID`), ``message_id`` is None and
+    ``envelope_id`` says what the sender chose with RFC 3461 ``ENVID``.
+    """
+
+    message_id: str | None
+    by: RefSource
+    envelope_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Disposition:
+    """RFC 8098 §3.2.6 ``disposition-field``.
+
+    ``type`` is a :class:`DispositionType` or, for an unregistered value,
+    the lower-cased token.  ``modifiers`` keep their spelling lower-cased,
+    RFC 4130's ``error: text`` form included (``"error: authentication-failed"``).
+    ``str(d)`` is the field value, and ``parse_disposition(str(d)) == d``.
+    """
+
+    action_mode: ActionMode
+    sending_mode: SendingMode
+    type: DispositionType | str
+    modifiers: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.action_mode}/{self.sending_mode}; {self.type}"
+        if self.modifiers:
+            text += "/" + ",".join(self.modifiers)
+        return text
+
+    @property
+    def automatic(self) -> bool:
+        """True when the MDN was sent without asking the user (RFC 8098 §3.2.6.1)."""
+        return self.sending_mode is SendingMode.AUTOMATIC
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StatusCode:
+    """An RFC 3463 enhanced status code: ``class "." subject "." detail``.
+
+    ``code`` is the code as read (``"5.1.1"``).  When the field held
+    something else (an SMTP reply such as ``"553 Too big"``), ``valid`` is
+    False and ``code`` is that text verbatim, so nothing is lost.
+    ``comment`` is a trailing ``(comment)`` some MTAs add.
+    """
+
+    code: str
+    comment: str | None = None
+    valid: bool = True
+
+    def __str__(self) -> str:
+        return self.code
+
+    def _part(self, index: int) -> int | None:
+        if not self.valid:
+            return None
+        return int(self.code.split(".")[index])
+
+    @property
+    def klass(self) -> int | None:
+        """2 (success), 4 (persistent transient failure) or 5 (permanent failure)."""
+        return self._part(0)
+
+    @property
+    def subject(self) -> int | None:
+        return self._part(1)
+
+    @property
+    def detail(self) -> int | None:
+        return self._part(2)
+
+    @property
+    def permanent(self) -> bool:
+        return self.klass == 5
+
+    @property
+    def meaning(self) -> str | None:
+        """The registered meaning of the code (RFC 3463 §3), or None."""
+        from .statuscodes import describe
+
+        return describe(self.code) if self.valid else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostic:
+    """RFC 3464 §2.3.6 ``diagnostic-type ";" *text``, folded lines joined."""
+
+    type: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.type}; {self.text}"
+
+
+class Headers(Sequence[tuple[str, str]]):
+    """An immutable, ordered list of ``(name, value)`` header fields.
+
+    Lookup by name is case-insensitive.  Values are unfolded but not
+    decoded (RFC 2047 encoded words stay as they are).
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Sequence[tuple[str, str]] = ()) -> None:
+        self._fields: tuple[tuple[str, str], ...] = tuple((str(n), str(v)) for n, v in fields)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Headers: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, str] | Headers:
+        if isinstance(index, slice):
+            return Headers(self._fields[index])
+        return self._fields[index]
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return self._fields == other._fields
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields)
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self._fields)!r})"
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of *name*, or *default*."""
+        key = name.lower()
+        for field_name, value in self._fields:
+            if field_name.lower() == key:
+                return value
+        return default
+
+    def get_all(self, name: str) -> tuple[str, ...]:
+        """Every value of *name*, in order."""
+        key = name.lower()
+        return tuple(v for n, v in self._fields if n.lower() == key)
+
+
+# ---------------------------------------------------------------------------
+# Reports
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """What every report (MDN or DSN) has.
+
+    The first group describes the report *message* itself (its Message-ID,
+    Date, From, first human-readable part, returned original); the second
+    is what the parser worked around.
+    """
+
+    message_ref: MessageRef | None = None
+    message_id: str | None = None  # of the report, normalised
+    date: datetime | None = None  # of the report, timezone-aware
+    sender: str | None = None  # the report's From addr-spec
+    subject: str | None = None  # decoded
+    human_text: str | None = None  # first part, decoded
+    original_headers: Headers | None = None  # headers of the returned original
+    extension_fields: Headers = dataclasses.field(default_factory=Headers)
+    defects: tuple[Defect, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: enums as strings, dates as ISO 8601, headers as pairs."""
+        out: dict[str, Any] = {"kind": type(self).__name__.lower()}
+        for f in dataclasses.fields(self):
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+    def events(self, *, received_at: datetime | None = None) -> tuple[Event, ...]:
+        """Per-recipient events this report stands for (see :mod:`mdnkit.events`)."""
+        from .events import events_from_report
+
+        return events_from_report(self, received_at=received_at)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MDN(Report):
+    """A message disposition notification (read receipt), RFC 8098 §3.2."""
+
+    reporting_ua: str | None = None  # §3.2.1, as written ("host; product")
+    mdn_gateway: AddressField | None = None  # §3.2.2 (mta-name-type; mta-name)
+    original_recipient: AddressField | None = None  # §3.2.3
+    final_recipient: AddressField | None = None  # §3.2.4 (MUST; None when absent, with a defect)
+    original_message_id: str | None = None  # §3.2.5, normalised
+    disposition: Disposition | None = None  # §3.2.6 (MUST; None when absent or unreadable)
+    errors: tuple[str, ...] = ()  # §3.2.7 Error fields (and obsolete Failure/Warning)
+    received_content_mic: str | None = None  # RFC 4130 §7.4.3 (AS2)
+
+    def to_jmap(self, *, for_email_id: str | None = None) -> dict[str, Any]:
+        """The RFC 9007 §2 MDN object (as ``MDN/parse`` would return it)."""
+        disposition: dict[str, str] | None = None
+        if self.disposition is not None:
+            disposition = {
+                "actionMode": str(self.disposition.action_mode),
+                "sendingMode": str(self.disposition.sending_mode).lower(),
+                "type": str(self.disposition.type).lower(),
+            }
+        return {
+            "forEmailId": for_email_id,
+            "subject": self.subject,
+            "textBody": self.human_text,
+            "includeOriginalMessage": self.original_headers is not None,
+            "reportingUA": self.reporting_ua,
+            "disposition": disposition,
+            "mdnGateway": str(self.mdn_gateway) if self.mdn_gateway else None,
+            "originalRecipient": str(self.original_recipient) if self.original_recipient else None,
+            "finalRecipient": str(self.final_recipient) if self.final_recipient else None,
+            "originalMessageId": f"<{self.original_message_id}>"
+            if self.original_message_id
+            else None,
+            "error": list(self.errors) or None,
+            "extensionFields": dict(self.extension_fields) or None,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DSNRecipient:
+    """One per-recipient group of a DSN, RFC 3464 §2.3."""
+
+    original_recipient: AddressField | None = None  # §2.3.1
+    final_recipient: AddressField | None = None  # §2.3.2 (MUST)
+    action: DSNAction | str | None = None  # §2.3.3 (MUST); str when unregistered
+    status: StatusCode | None = None  # §2.3.4 (MUST)
+    remote_mta: AddressField | None = None  # §2.3.5 (mta-name-type; mta-name)
+    diagnostic_code: Diagnostic | None = None  # §2.3.6
+    last_attempt_date: datetime | None = None  # §2.3.7
+    final_log_id: str | None = None  # §2.3.8
+    will_retry_until: datetime | None = None  # §2.3.9
+    extension_fields: Headers = dataclasses.field(default_factory=Headers)
+
+    @property
+    def address(self) -> str | None:
+        """The best address for this recipient: Final-, else Original-Recipient."""
+        field = self.final_recipient or self.original_recipient
+        return field.address if field else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DSN(Report):
+    """A delivery status notification, RFC 3464 §2.2 and §2.3 (RFC 6533 forms too)."""
+
+    original_envelope_id: str | None = None  # §2.2.1
+    reporting_mta: AddressField | None = None  # §2.2.2 (mta-name-type; mta-name)
+    dsn_gateway: AddressField | None = None  # §2.2.3
+    received_from_mta: AddressField | None = None  # §2.2.4
+    arrival_date: datetime | None = None  # §2.2.5
+    recipients: tuple[DSNRecipient, ...] = ()
+    utf8: bool = False  # read from message/global-delivery-status (RFC 6533)
+
+
+def _jsonable(value: object) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Headers):
+        return [[n, v] for n, v in value]
+    if isinstance(value, StatusCode):
+        return {
+            "code": value.code,
+            "comment": value.comment,
+            "valid": value.valid,
+            "meaning": value.meaning,
+        }
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return str(value)
