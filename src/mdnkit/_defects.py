@@ -72,4 +72,4 @@ class Problems:
             return
         if len(self._errors) == 1:
             raise self._errors[0]
-        raise ExceptionGroup(f"{what} ({len(self._errors)} problems)", list(self._errors))
+        raise ExceptionGroup(what, list(self._errors))

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from mdnkit.model import (
+    DSN,
+    MDN,
+    ActionMode,
+    AddressField,
+    Defect,
+    Diagnostic,
+    Disposition,
+    DispositionType,
+    DSNAction,
+    DSNRecipient,
+    Headers,
+    MessageRef,
+    RefSource,
+    SendingMode,
+    StatusCode,
+)
+
+DISPLAYED = Disposition(
+    action_mode=ActionMode.MANUAL,
+    sending_mode=SendingMode.MANUAL,
+    type=DispositionType.DISPLAYED,
+)
+
+
+def test_disposition_renders_the_field_value() -> None:
+    assert str(DISPLAYED) == "manual-action/MDN-sent-manually; displayed"
+    with_modifiers = dataclasses.replace(DISPLAYED, modifiers=("error", "x-custom"))
+    assert str(with_modifiers) == "manual-action/MDN-sent-manually; displayed/error,x-custom"
+    assert DISPLAYED.automatic is False
+    auto = dataclasses.replace(DISPLAYED, sending_mode=SendingMode.AUTOMATIC)
+    assert auto.automatic is True
+
+
+def test_values_are_frozen_and_slotted() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DISPLAYED.type = DispositionType.DELETED  # type: ignore[misc]
+    assert not hasattr(DISPLAYED, "__dict__")
+
+
+def test_obsolete_disposition_types() -> None:
+    assert DispositionType.DENIED.obsolete
+    assert DispositionType.FAILED.obsolete
+    assert not DispositionType.DISPLAYED.obsolete
+
+
+def test_address_field_str() -> None:
+    assert str(AddressField("rfc822", "Joe@example.com")) == "rfc822; Joe@example.com"
+
+
+@pytest.mark.parametrize(
+    ("status", "klass", "subject", "detail", "permanent"),
+    [
+        (StatusCode(code="5.1.1"), 5, 1, 1, True),
+        (StatusCode(code="4.4.7", comment="timeout"), 4, 4, 7, False),
+        (StatusCode(code="2.0.0"), 2, 0, 0, False),
+        (StatusCode(code="553 Too big", valid=False), None, None, None, False),
+    ],
+)
+def test_status_code_parts(
+    status: StatusCode, klass: int | None, subject: int | None, detail: int | None, permanent: bool
+) -> None:
+    assert (status.klass, status.subject, status.detail, status.permanent) == (
+        klass,
+        subject,
+        detail,
+        permanent,
+    )
+    assert str(status) == status.code
+
+
+def test_headers_lookup_is_case_insensitive_and_ordered() -> None:
+    headers = Headers([("Subject", "Hi"), ("X-A", "1"), ("x-a", "2")])
+    assert headers.get("subject") == "Hi"
+    assert headers.get("missing") is None
+    assert headers.get("missing", "d") == "d"
+    assert headers.get_all("X-A") == ("1", "2")
+    assert list(headers) == [("Subject", "Hi"), ("X-A", "1"), ("x-a", "2")]
+    assert headers[0] == ("Subject", "Hi")
+    assert headers[1:] == Headers([("X-A", "1"), ("x-a", "2")])
+    assert len(headers) == 3
+    assert hash(headers) == hash(Headers(list(headers)))
+    assert headers != Headers()
+
+
+def test_defect_str() -> None:
+    assert str(Defect("missing-final-recipient", "no Final-Recipient field", "Final-Recipient")) == (
+        "missing-final-recipient [Final-Recipient]: no Final-Recipient field"
+    )
+    assert str(Defect("x", "y")) == "x: y"
+
+
+def _mdn() -> MDN:
+    return MDN(
+        message_ref=MessageRef("199509192301.23456@example.org", RefSource.ORIGINAL_MESSAGE_ID),
+        message_id="report-1@example.com",
+        date=datetime(1995, 9, 20, 9, 0, tzinfo=UTC),
+        subject="Disposition notification",
+        human_text="The message was displayed.",
+        reporting_ua="joes-pc.cs.example.com; Foomail 97.1",
+        original_recipient=AddressField("rfc822", "Joe_Recipient@example.com"),
+        final_recipient=AddressField("rfc822", "Joe_Recipient@example.com"),
+        original_message_id="199509192301.23456@example.org",
+        disposition=DISPLAYED,
+        extension_fields=Headers([("X-Foo", "bar")]),
+    )
+
+
+def test_mdn_to_dict_is_json_ready() -> None:
+    data = _mdn().to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["kind"] == "mdn"
+    assert data["disposition"] == {
+        "action_mode": "manual-action",
+        "sending_mode": "MDN-sent-manually",
+        "type": "displayed",
+        "modifiers": [],
+    }
+    assert data["message_ref"] == {
+        "message_id": "199509192301.23456@example.org",
+        "by": "original-message-id",
+        "envelope_id": None,
+    }
+    assert data["date"] == "1995-09-20T09:00:00+00:00"
+    assert data["extension_fields"] == [["X-Foo", "bar"]]
+
+
+def test_mdn_to_jmap_follows_rfc9007() -> None:
+    assert _mdn().to_jmap(for_email_id="M1") == {
+        "forEmailId": "M1",
+        "subject": "Disposition notification",
+        "textBody": "The message was displayed.",
+        "includeOriginalMessage": False,
+        "reportingUA": "joes-pc.cs.example.com; Foomail 97.1",
+        "disposition": {
+            "actionMode": "manual-action",
+            "sendingMode": "mdn-sent-manually",
+            "type": "displayed",
+        },
+        "mdnGateway": None,
+        "originalRecipient": "rfc822; Joe_Recipient@example.com",
+        "finalRecipient": "rfc822; Joe_Recipient@example.com",
+        "originalMessageId": "<199509192301.23456@example.org>",
+        "error": None,
+        "extensionFields": {"X-Foo": "bar"},
+    }
+
+
+def test_dsn_to_dict_and_recipient_address() -> None:
+    rcpt = DSNRecipient(
+        original_recipient=AddressField("rfc822", "a@example.com"),
+        action=DSNAction.FAILED,
+        status=StatusCode(code="5.1.1"),
+        diagnostic_code=Diagnostic(type="smtp", text="550 5.1.1 no such user"),
+    )
+    assert rcpt.address == "a@example.com"
+    assert DSNRecipient().address is None
+    data = DSN(recipients=(rcpt,), original_envelope_id="env-1").to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["kind"] == "dsn"
+    assert data["recipients"][0]["action"] == "failed"
+    assert data["recipients"][0]["status"]["code"] == "5.1.1"
+    assert data["recipients"][0]["diagnostic_code"] == {
+        "type": "smtp",
+        "text": "550 5.1.1 no such user",
+    }
+    assert str(rcpt.diagnostic_code) == "smtp; 550 5.1.1 no such user"
