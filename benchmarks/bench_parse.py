@@ -1,0 +1,185 @@
+"""Report parsing: mdnkit.parse against the standard library way.
+
+    python benchmarks/bench_parse.py            # everything
+    python benchmarks/bench_parse.py --quick    # fewer repetitions
+
+"The standard library way" is what a user would otherwise write:
+``email.message_from_bytes`` (compat32, then policy.default), a walk to
+the report part, and reading its fields.  Both sides run in one process on
+the same inputs; each figure is the best of several runs.
+
+Sections:
+1. reports: the project's own fixtures plus generated reports of realistic size;
+2. a receipt that returns a 20 MB original;
+3. non-reports (ordinary mail with attachments);
+4. linearity: doubling header length, parts, recipients, nesting depth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import pathlib
+import sys
+import time
+from collections.abc import Callable, Sequence
+from email.message import Message
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+import mdnkit  # noqa: E402
+
+REPORT_TYPES = {
+    "message/disposition-notification",
+    "message/delivery-status",
+    "message/global-disposition-notification",
+    "message/global-delivery-status",
+}
+
+
+def stdlib_read(data: bytes, policy: email.policy.Policy) -> list[tuple[str, str]] | None:
+    """Parse, walk to the report part, read its fields: the usual hand-written way."""
+    msg = email.message_from_bytes(data, policy=policy)
+    for part in msg.walk():
+        if part.get_content_type() in REPORT_TYPES:
+            fields: list[tuple[str, str]] = []
+            payload = part.get_payload()
+            blocks = payload if isinstance(payload, list) else [part]
+            for block in blocks:
+                if isinstance(block, Message):
+                    fields.extend((name, str(value)) for name, value in block.items())
+            return fields
+    return None
+
+
+def mdnkit_read(data: bytes) -> object:
+    return mdnkit.parse(data)
+
+
+def best_of(func: Callable[[bytes], object], inputs: Sequence[bytes], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for data in inputs:
+            func(data)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def fixtures() -> list[bytes]:
+    found = []
+    for path in sorted((HERE.parent / "tests" / "fixtures").rglob("*")):
+        if path.is_file() and path.suffix in {".eml", ".txt", ".msg", ".mdn"}:
+            data = path.read_bytes()
+            if mdnkit.parse(data) is not None:
+                found.append(data)
+    return found
+
+
+def compare(title: str, inputs: Sequence[bytes], repeat: int) -> dict[str, float]:
+    total = sum(len(d) for d in inputs)
+    ours = best_of(mdnkit_read, inputs, repeat)
+    compat = best_of(lambda d: stdlib_read(d, email.policy.compat32), inputs, repeat)
+    default = best_of(lambda d: stdlib_read(d, email.policy.default), inputs, max(1, repeat // 2))
+    print(f"\n{title}: {len(inputs)} messages, {total / 1e6:.2f} MB")
+    print(f"  mdnkit.parse              {ours * 1e3:10.2f} ms  {total / ours / 1e6:8.1f} MB/s")
+    print(f"  stdlib compat32 + walk    {compat * 1e3:10.2f} ms  ratio {compat / ours:6.1f}x")
+    print(f"  stdlib policy.default     {default * 1e3:10.2f} ms  ratio {default / ours:6.1f}x")
+    return {"ours": ours, "compat32": compat, "default": default}
+
+
+def linearity(repeat: int) -> None:
+    print("\nlinearity: time ratio when the input doubles (at most 2.0 is linear)")
+    shapes: dict[str, Callable[[int], bytes]] = {
+        "header length": lambda n: b"Subject: " + b"x" * n + b"\r\n" + generate.read_receipt(1),
+        "folded lines": lambda n: b"X-Long: a\r\n" + b" b\r\n" * n + generate.read_receipt(1),
+        "parts": lambda n: _many_parts(n),
+        "recipients": lambda n: generate.bounce(1, recipients=n, original_size=1000),
+        "nesting depth": lambda n: _nested(n),
+    }
+    sizes = {
+        "header length": 200_000,
+        "folded lines": 20_000,
+        "parts": 1_000,
+        "recipients": 1_000,
+        "nesting depth": 15,
+    }
+    for name, make in shapes.items():
+        n = sizes[name]
+        small, large = make(n), make(2 * n)
+        t_small = best_of(mdnkit_read, [small], repeat)
+        t_large = best_of(mdnkit_read, [large], repeat)
+        print(
+            f"  {name:15s} n={n:>7}  {t_small * 1e3:8.2f} ms -> {t_large * 1e3:8.2f} ms  x{t_large / t_small:4.2f}"
+        )
+
+
+def _many_parts(n: int) -> bytes:
+    parts = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n" for _ in range(n))
+    report = (
+        b"--b\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        b"Final-Recipient: rfc822; bob@example.org\r\n"
+        b"Disposition: manual-action/MDN-sent-manually; displayed\r\n\r\n"
+    )
+    return b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + report + b"--b--\r\n"
+
+
+def _nested(depth: int) -> bytes:
+    head = b""
+    tail = b""
+    for level in range(depth):
+        head += b'--n%d\r\nContent-Type: multipart/mixed; boundary="n%d"\r\n\r\n' % (
+            level,
+            level + 1,
+        )
+        tail = b"--n%d--\r\n" % (level + 1) + tail
+    report = (
+        b"--n%d\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        b"Final-Recipient: rfc822; bob@example.org\r\n"
+        b"Disposition: manual-action/MDN-sent-manually; displayed\r\n\r\n" % depth
+    )
+    return (
+        b'Content-Type: multipart/mixed; boundary="n0"\r\n\r\n'
+        + head
+        + report
+        + tail
+        + b"--n0--\r\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    repeat = 3 if args.quick else 7
+    print(f"mdnkit {mdnkit.__version__}, Python {sys.version.split()[0]}")
+
+    reports = fixtures() + generate.realistic_reports(40)
+    result = compare("1. reports (fixtures + generated)", reports, repeat)
+    big = [generate.big_original()]
+    result_big = compare("2. a report returning a 20 MB original", big, max(2, repeat // 2))
+    plain = [generate.ordinary_mail(i) for i in range(20)] + [
+        generate.plain_text_mail(i) for i in range(20)
+    ]
+    result_plain = compare("3. non-reports (ordinary mail)", plain, repeat)
+    linearity(repeat)
+
+    print("\ntargets")
+    print(f"  reports vs compat32   {result['compat32'] / result['ours']:6.1f}x (target 5x)")
+    print(f"  reports vs default    {result['default'] / result['ours']:6.1f}x (target 50x)")
+    print(
+        f"  20 MB vs compat32     {result_big['compat32'] / result_big['ours']:6.1f}x (target 20x)"
+    )
+    print(f"  non-reports vs compat {result_plain['compat32'] / result_plain['ours']:6.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
