@@ -98,9 +98,9 @@ def linearity(repeat: int) -> None:
     shapes: dict[str, Callable[[int], bytes]] = {
         "header length": lambda n: b"Subject: " + b"x" * n + b"\r\n" + generate.read_receipt(1),
         "folded lines": lambda n: b"X-Long: a\r\n" + b" b\r\n" * n + generate.read_receipt(1),
-        "parts": lambda n: _many_parts(n),
+        "parts": _many_parts,
         "recipients": lambda n: generate.bounce(1, recipients=n, original_size=1000),
-        "nesting depth": lambda n: _nested(n),
+        "nesting depth": _nested,
     }
     sizes = {
         "header length": 200_000,

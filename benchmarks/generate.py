@@ -254,9 +254,9 @@ def plain_text_mail(seed: int = 0) -> bytes:
 def realistic_reports(count: int = 40) -> list[bytes]:
     """A mixed bag of reports of realistic size."""
     makers = [
-        lambda i: read_receipt(i),
+        read_receipt,
         lambda i: bounce(i, recipients=1 + i % 4),
-        lambda i: as2_signed_mdn(i),
+        as2_signed_mdn,
         lambda i: bounce(i, recipients=2, original_size=30_000),
     ]
     return [makers[i % len(makers)](i) for i in range(count)]
