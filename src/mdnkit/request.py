@@ -571,9 +571,9 @@ def parse_options(value: str, problems: list[Defect]) -> tuple[NotificationOptio
 def parse_original_recipient(value: str, problems: list[Defect]) -> AddressField | None:
     """RFC 8098 §2.3 ``Original-Recipient`` header (comments allowed around OWS).
 
-        original-recipient-header =
-                  "Original-Recipient" ":" OWS address-type OWS
-                  ";" OWS generic-address OWS CRLF
+    original-recipient-header =
+              "Original-Recipient" ":" OWS address-type OWS
+              ";" OWS generic-address OWS CRLF
     """
     kind, semi, address = value.partition(";")
     kind = _strip_comments(kind).strip().lower()
@@ -618,8 +618,8 @@ def split_mailboxes(value: str) -> list[tuple[str, str]]:
     unquoted.  Linear in the length of *value*.
     """
     out = []
-    for item in _split_top(value, ","):
-        item = item.strip()
+    for raw in _split_top(value, ","):
+        item = raw.strip()
         if not item:
             continue
         spec = _address.addr_spec(item)
@@ -745,7 +745,9 @@ def _check_text(value: str, what: str) -> None:
 def _check_mailbox(name: str, address: str, what: str, *, allow_words: bool) -> None:
     for c in name + address:
         if c in _BREAKS or ord(c) < 32 or ord(c) == 127:
-            raise RequestError(f"{what}: control characters are not allowed in {name!r} {address!r}")
+            raise RequestError(
+                f"{what}: control characters are not allowed in {name!r} {address!r}"
+            )
     if not allow_words and _ENCODED_WORD.search(address):
         raise RequestError(f"{what}: RFC 2047 encoded words are not allowed in {address!r}")
     if not _address.is_valid_mailbox(address):
