@@ -1,0 +1,791 @@
+"""The report-field grammar shared by the MDN and DSN readers.
+
+The second part of a report (``message/disposition-notification``,
+``message/delivery-status`` and their RFC 6533 ``message/global-*`` forms)
+is a list of RFC 5322 header-style fields, grouped by blank lines
+(RFC 3464 §2.1, RFC 8098 §3.1).  This module reads those groups and the
+small values inside them: typed addresses, message ids, dates, and the
+``Disposition`` field, which has a real grammar and so gets a tokenizer
+and one ``_parse_<rule>`` function per ABNF rule.
+
+RFC 8098 §7 says parsers MUST read every ``OWS`` as ``[CFWS]``: comments
+may appear between any two tokens, so the tokenizer skips them and keeps
+their text, and :func:`strip_comments` does the same for the free-form
+values.
+
+Everything here is lenient in the way real senders need (see each
+function), records what it worked around in a
+:class:`~mdnkit._defects.Problems`, and raises only
+:class:`~mdnkit.ParseError`.
+
+Defect codes emitted here (``field`` is the report field concerned):
+
+======================== ==============================================================
+code                     meaning
+======================== ==============================================================
+``limit-exceeded``       a field or the number of fields is over a :class:`Limits` bound
+                         (raised, never just recorded)
+``not-a-field``          a line in the report part is not ``name: value``; skipped
+``orphan-continuation``  a folded (indented) line with no field before it
+``unclosed-comment``     ``(`` without its ``)``; the rest is taken as the comment
+``unclosed-quote``       ``"`` without its closing ``"``; the rest is taken as quoted
+``empty-address``        an address field with nothing in it, or nothing after ``;``
+``missing-address-type`` no ``address-type ;`` before the address (type guessed)
+``address-type-case``    the address type is not written in lower case (``RFC822``)
+``display-name``         a display name or angle brackets around an rfc822 address
+``source-route``         an obsolete ``@relay:`` source route before the mailbox
+``bad-utf8-escape``      a ``\\x{...}`` escape of RFC 6533 that names no character
+``empty-message-id``     a message-id field with no id
+``missing-angle-brackets`` a msg-id written without ``<`` ``>``
+``unclosed-angle-bracket`` a msg-id with ``<`` but no ``>``
+``white-space-in-message-id`` white space inside a msg-id (kept as written)
+``message-id-without-at`` a msg-id with no ``@`` (AS2 gateways send bare GUIDs)
+``several-message-ids``  more than one msg-id; the first is used
+``junk-around-message-id`` text other than comments before or after the msg-id
+``date-without-timezone`` a date with ``-0000`` or no zone; taken as UTC
+``iso-date``             an ISO 8601 date instead of RFC 5322 ``date-time``
+``unparseable-date``     a date that cannot be read
+``obsolete-disposition-type`` ``denied`` or ``failed`` (RFC 2298; AS2 still sends ``failed``)
+``unknown-disposition-type``  a disposition type no RFC defines; kept lower-cased
+``obsolete-modifier``    ``warning``, ``superseded``, ``expired``, ``mailbox-terminated``
+``as2-modifier``         RFC 4130's ``error: text`` / ``warning: text`` / ``failure: text``
+======================== ==============================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from ._address import addr_spec
+from ._defects import Problems
+from .errors import ParseError
+from .limits import DEFAULT_LIMITS, Limits
+from .model import ActionMode, AddressField, Disposition, DispositionType, SendingMode
+
+__all__ = [
+    "Field",
+    "Token",
+    "parse_address_field",
+    "parse_date",
+    "parse_disposition",
+    "parse_msg_id",
+    "read_fields",
+    "strip_comments",
+    "tokenize",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Field:
+    """One ``name: value`` field of a report part, unfolded."""
+
+    name: str  # as written
+    value: str  # unfolded, leading and trailing white space removed
+    line: int  # 1-based line number where the field starts
+
+
+# ---------------------------------------------------------------------------
+# Fields and groups
+
+# RFC 5322 §3.6.8: field-name = 1*ftext, ftext = %d33-57 / %d59-126.  Some
+# generators put white space before the colon (obs-optional, §4.5.3).
+_FIELD_LINE = re.compile(r"([\x21-\x39\x3b-\x7e]+)[ \t]*:[ \t]*")
+_WSP = " \t"
+
+
+def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Field]]:
+    """Split a report body into groups of fields separated by blank lines.
+
+    RFC 3464 §2.1 and RFC 8098 §3.1: the body is header-style fields
+    (RFC 5322 §2.2, folding included) in groups separated by blank lines;
+    an MDN has one group, a DSN a per-message group then one per recipient.
+
+    Tolerated, because real generators do it: CRLF, LF or bare CR line
+    ends (AS2 payloads over HTTP mix them), several or leading blank
+    lines, a byte-order mark, white-space-only "blank" lines, no space
+    after the colon.  A line that is not a field is skipped with a
+    ``not-a-field`` defect; an indented line with no field before it is
+    an ``orphan-continuation`` (read as a field when it looks like one).
+
+    Raises :class:`ParseError` (``limit-exceeded``) when a field is longer
+    than ``limits.max_line_bytes`` or there are more than
+    ``limits.max_report_fields`` fields.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # Not str.splitlines(): that also splits on \x0b, \x1c, U+2028 …,
+    # which may legitimately sit inside a UTF-8 value (RFC 6533).
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    groups: list[list[Field]] = []
+    group: list[Field] = []
+    # The field being read: name, first line number, value pieces, size.
+    name: str | None = None
+    start = 0
+    pieces: list[str] = []
+    size = 0
+    count = 0
+
+    def finish() -> None:
+        nonlocal name
+        if name is not None:
+            group.append(Field(name, "".join(pieces).strip(), start))
+            name = None
+
+    for number, line in enumerate(lines, 1):
+        if len(line) > limits.max_line_bytes // 4:
+            _check_size(line, limits, number)
+        if not line.strip():
+            finish()
+            if group:
+                groups.append(group)
+                group = []
+            continue
+        if line[0] in _WSP:
+            if name is not None:
+                size += len(line)
+                if size > limits.max_line_bytes // 4:
+                    _check_size("".join(pieces) + line, limits, start)
+                pieces.append(line)
+                continue
+            problems.add(
+                "orphan-continuation",
+                f"Line {number} is indented but no field precedes it",
+                source=line,
+                position=0,
+            )
+        match = _FIELD_LINE.match(line.lstrip(_WSP))
+        if match is None:
+            finish()
+            problems.add(
+                "not-a-field",
+                f"Line {number} is not a 'name: value' field; skipped",
+                source=line,
+                position=0,
+            )
+            continue
+        finish()
+        count += 1
+        if count > limits.max_report_fields:
+            raise ParseError(
+                f"More than {limits.max_report_fields} fields in the report part",
+                code="limit-exceeded",
+            )
+        name = match.group(1)
+        start = number
+        pieces = [line.lstrip(_WSP)[match.end() :]]
+        size = len(pieces[0])
+    finish()
+    if group:
+        groups.append(group)
+    return groups
+
+
+def _check_size(text: str, limits: Limits, line: int) -> None:
+    if len(text.encode("utf-8", "surrogatepass")) > limits.max_line_bytes:
+        raise ParseError(
+            f"The field at line {line} is longer than {limits.max_line_bytes} bytes",
+            code="limit-exceeded",
+        )
+
+
+# ---------------------------------------------------------------------------
+# Comments and quoted strings (RFC 5322 §3.2.2, §3.2.4)
+
+_COMMENT_STOP = re.compile(r"[()\\]")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*("|\\?\Z)', re.DOTALL)
+_COMMENT_OR_QUOTE = re.compile(r'[("]')
+
+
+def _read_comment(
+    value: str, start: int, problems: Problems | None, field: str | None, limits: Limits
+) -> tuple[int, str]:
+    """Read the comment opening at *start*; return (end offset, inner text).
+
+    ``comment = "(" *([FWS] ccontent) [FWS] ")"``,
+    ``ccontent = ctext / quoted-pair / comment`` (RFC 5322 §3.2.2).
+
+    With *problems* None an unclosed comment raises; otherwise it is a
+    defect and the rest of the value is the comment.
+    """
+    depth = 1
+    pos = start + 1
+    while True:
+        match = _COMMENT_STOP.search(value, pos)
+        if match is None:
+            message = "Comment is not closed: missing ')'"
+            if problems is None:
+                raise ParseError(
+                    message, source=value, position=start, field=field, code="unclosed-comment"
+                )
+            problems.add("unclosed-comment", message, field=field, source=value, position=start)
+            return len(value), value[start + 1 :]
+        char = match.group()
+        pos = match.end()
+        if char == "\\":
+            pos += 1
+        elif char == "(":
+            depth += 1
+            if depth > limits.max_comment_depth:
+                raise ParseError(
+                    f"Comments nested deeper than {limits.max_comment_depth}",
+                    source=value,
+                    position=match.start(),
+                    field=field,
+                    code="limit-exceeded",
+                )
+        else:
+            depth -= 1
+            if depth == 0:
+                return pos, value[start + 1 : pos - 1]
+
+
+def _read_quoted(value: str, start: int, problems: Problems | None, field: str | None) -> int:
+    """Offset after the quoted-string opening at *start* (RFC 5322 §3.2.4)."""
+    match = _QUOTED.match(value, start)
+    assert match is not None  # the pattern matches any text that starts with '"'
+    if match.group(1) != '"':
+        message = "Quoted string is not closed: missing '\"'"
+        if problems is None:
+            raise ParseError(
+                message, source=value, position=start, field=field, code="unclosed-quote"
+            )
+        problems.add("unclosed-quote", message, field=field, source=value, position=start)
+    return match.end()
+
+
+def strip_comments(
+    value: str,
+    problems: Problems | None = None,
+    *,
+    field: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[str, tuple[str, ...]]:
+    """Remove RFC 5322 comments outside quoted strings.
+
+    ``CFWS = (1*([FWS] comment) [FWS]) / FWS`` (RFC 5322 §3.2.2).
+
+    Each comment becomes one space, the result is stripped, and the
+    comment texts (without their outer parentheses) are returned in
+    order.  An unclosed comment is a defect (when *problems* is given)
+    and runs to the end of the value; the text before it is kept.
+    Raises :class:`ParseError` (``limit-exceeded``) past
+    ``limits.max_comment_depth`` levels of nesting.
+    """
+    if "(" not in value:
+        return value.strip(), ()
+    out: list[str] = []
+    comments: list[str] = []
+    pos = 0
+    while True:
+        match = _COMMENT_OR_QUOTE.search(value, pos)
+        if match is None:
+            out.append(value[pos:])
+            break
+        at = match.start()
+        out.append(value[pos:at])
+        if match.group() == '"':
+            pos = _read_quoted(value, at, Problems() if problems is None else problems, field)
+            out.append(value[at:pos])
+            continue
+        pos, comment = _read_comment(
+            value, at, Problems() if problems is None else problems, field, limits
+        )
+        comments.append(comment)
+        out.append(" ")
+    return "".join(out).strip(), tuple(comments)
+
+
+# ---------------------------------------------------------------------------
+# Tokenizer
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Token:
+    """One token of a field value, with its offsets in the value."""
+
+    kind: str  # "atom", "quoted", "special" (one delimiter character) or "end"
+    text: str
+    start: int
+    end: int
+
+
+# RFC 5321 §4.1.2 Atom is 1*atext; we cut atoms only at white space and the
+# delimiters the report grammars use, so '=' '.' '?' stay inside (AS2 names,
+# MIC values, dotted host names).
+_TOKEN = re.compile(
+    r'(?P<wsp>\s+)|(?P<atom>[^\s()<>\[\]:;@\\,"/]+)|(?P<quote>")|(?P<comment>\()|(?P<special>.)',
+    re.DOTALL,
+)
+
+
+def tokenize(
+    value: str,
+    problems: Problems | None = None,
+    *,
+    field: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[list[Token], tuple[str, ...]]:
+    """Split a field value into atoms, quoted strings and delimiters.
+
+    White space and comments are CFWS (RFC 8098 §7: "MDN parsers MUST
+    parse [OWS] as [CFWS]") and are skipped; the comment texts are
+    returned beside the tokens.  The last token is always ``end``.  With
+    *problems* None, an unclosed comment or quoted string raises
+    :class:`ParseError`.
+    """
+    tokens: list[Token] = []
+    comments: list[str] = []
+    pos = 0
+    end = len(value)
+    while pos < end:
+        match = _TOKEN.match(value, pos)
+        assert match is not None  # '.' with DOTALL matches any character
+        kind = match.lastgroup
+        if kind == "wsp":
+            pos = match.end()
+        elif kind == "comment":
+            pos, comment = _read_comment(value, pos, problems, field, limits)
+            comments.append(comment)
+        elif kind == "quote":
+            stop = _read_quoted(value, pos, problems, field)
+            tokens.append(Token("quoted", value[pos:stop], pos, stop))
+            pos = stop
+        else:
+            assert kind is not None
+            tokens.append(Token(kind, match.group(), pos, match.end()))
+            pos = match.end()
+    tokens.append(Token("end", "", end, end))
+    return tokens, tuple(comments)
+
+
+class _Cursor:
+    """Walks the tokens of one value; builds ParseErrors that point into it."""
+
+    __slots__ = ("_index", "field", "source", "tokens")
+
+    def __init__(self, source: str, tokens: list[Token], field: str | None) -> None:
+        self.source = source
+        self.tokens = tokens
+        self.field = field
+        self._index = 0
+
+    def peek(self) -> Token:
+        return self.tokens[self._index]
+
+    def take(self) -> Token:
+        token = self.tokens[self._index]
+        if token.kind != "end":
+            self._index += 1
+        return token
+
+    def at(self, char: str) -> bool:
+        token = self.peek()
+        return token.kind == "special" and token.text == char
+
+    def here(self) -> int:
+        """Where something missing was expected: just after the last token read."""
+        return self.tokens[self._index - 1].end if self._index else 0
+
+    def error(self, message: str, position: int) -> ParseError:
+        return ParseError(message, source=self.source, position=position, field=self.field)
+
+    def expect(self, char: str, message: str) -> None:
+        if not self.at(char):
+            raise self.error(message, self.here())
+        self.take()
+
+
+# ---------------------------------------------------------------------------
+# Disposition (RFC 8098 §3.2.6, with RFC 2298 and RFC 4130 vocabulary)
+
+_ACTION_MODES = {m.value.lower(): m for m in ActionMode}
+_SENDING_MODES = {m.value.lower(): m for m in SendingMode}
+_TYPES = {t.value: t for t in DispositionType}
+# RFC 2298 §3.2.6.3 modifiers, removed by RFC 3798 for lack of use.
+_OBSOLETE_MODIFIERS = frozenset({"warning", "superseded", "expired", "mailbox-terminated"})
+
+
+def parse_disposition(
+    text: str, *, problems: Problems | None = None, field: str | None = "Disposition"
+) -> Disposition:
+    """Read the value of a ``Disposition`` field.
+
+    Case is free (RFC 8098 §3.2.6), comments may sit anywhere white space
+    may, and the obsolete vocabulary real senders still use is read:
+    ``denied``/``failed`` types (RFC 2298, AS2), the RFC 2298 modifiers,
+    and RFC 4130's ``error: text`` modifiers (normalised to
+    ``"error: text"``, the name lower-cased, the text as written).  Those
+    are recorded in *problems* when given.
+
+    Raises :class:`ParseError` with a caret under the fault when the
+    value does not follow the grammar::
+
+        >>> parse_disposition("manual-action MDN-sent-manually; displayed")
+        Traceback (most recent call last):
+        ...
+        mdnkit.errors.ParseError: Disposition: Expected '/' between action mode and sending mode
+          manual-action MDN-sent-manually; displayed
+                       ^
+    """
+    tokens, _ = tokenize(text, problems, field=field)
+    return _parse_disposition_field(_Cursor(text, tokens, field), problems)
+
+
+def _parse_disposition_field(cur: _Cursor, problems: Problems | None) -> Disposition:
+    """RFC 8098 §3.2.6::
+
+    disposition-field = "Disposition" ":" OWS disposition-mode OWS ";"
+              OWS disposition-type
+              [ OWS "/" OWS disposition-modifier
+              *( OWS "," OWS disposition-modifier ) ] OWS
+    """
+    action_mode, sending_mode = _parse_disposition_mode(cur)
+    cur.expect(";", "Expected ';' after sending mode")
+    disposition_type = _parse_disposition_type(cur, problems)
+    modifiers: list[str] = []
+    if cur.at("/"):
+        cur.take()
+        modifiers.append(_parse_disposition_modifier(cur, problems))
+        while cur.at(","):
+            cur.take()
+            modifiers.append(_parse_disposition_modifier(cur, problems))
+    token = cur.peek()
+    if token.kind != "end":
+        raise cur.error(f"Unexpected {token.text!r} after the disposition", token.start)
+    return Disposition(
+        action_mode=action_mode,
+        sending_mode=sending_mode,
+        type=disposition_type,
+        modifiers=tuple(modifiers),
+    )
+
+
+def _parse_disposition_mode(cur: _Cursor) -> tuple[ActionMode, SendingMode]:
+    """RFC 8098 §3.2.6::
+
+    disposition-mode = action-mode OWS "/" OWS sending-mode
+    """
+    action_mode = _parse_action_mode(cur)
+    cur.expect("/", "Expected '/' between action mode and sending mode")
+    return action_mode, _parse_sending_mode(cur)
+
+
+def _parse_action_mode(cur: _Cursor) -> ActionMode:
+    """RFC 8098 §3.2.6.1::
+
+    action-mode = "manual-action" / "automatic-action"
+    """
+    token = cur.peek()
+    if token.kind != "atom":
+        raise cur.error(
+            "Expected an action mode ('manual-action' or 'automatic-action')", token.start
+        )
+    mode = _ACTION_MODES.get(token.text.lower())
+    if mode is None:
+        raise cur.error(
+            f"Unknown action mode {token.text!r}: expected 'manual-action' or 'automatic-action'",
+            token.start,
+        )
+    cur.take()
+    return mode
+
+
+def _parse_sending_mode(cur: _Cursor) -> SendingMode:
+    """RFC 8098 §3.2.6.1::
+
+    sending-mode = "MDN-sent-manually" / "MDN-sent-automatically"
+    """
+    token = cur.peek()
+    if token.kind != "atom":
+        raise cur.error(
+            "Expected a sending mode ('MDN-sent-manually' or 'MDN-sent-automatically')",
+            token.start,
+        )
+    mode = _SENDING_MODES.get(token.text.lower())
+    if mode is None:
+        raise cur.error(
+            f"Unknown sending mode {token.text!r}: "
+            "expected 'MDN-sent-manually' or 'MDN-sent-automatically'",
+            token.start,
+        )
+    cur.take()
+    return mode
+
+
+def _parse_disposition_type(cur: _Cursor, problems: Problems | None) -> DispositionType | str:
+    """RFC 8098 §3.2.6.2 (RFC 2298 §3.2.6.2 and RFC 4130 §7.4.3 add two)::
+
+    disposition-type = "displayed" / "deleted" / "dispatched" /
+              "processed"
+    ; RFC 2298: / "denied" / "failed";  AS2-disposition-type = "processed" | "failed"
+    """
+    token = cur.peek()
+    if token.kind != "atom":
+        raise cur.error("Expected a disposition type after ';'", cur.here())
+    cur.take()
+    word = token.text.lower()
+    known = _TYPES.get(word)
+    if known is None:
+        if problems is not None:
+            problems.add(
+                "unknown-disposition-type",
+                f"Disposition type {word!r} is not defined by RFC 8098",
+                field=cur.field,
+                source=cur.source,
+                position=token.start,
+            )
+        return word
+    if known.obsolete and problems is not None:
+        problems.add(
+            "obsolete-disposition-type",
+            f"Disposition type {word!r} was removed by RFC 3798 (AS2 still uses 'failed')",
+            field=cur.field,
+            source=cur.source,
+            position=token.start,
+        )
+    return known
+
+
+def _parse_disposition_modifier(cur: _Cursor, problems: Problems | None) -> str:
+    """RFC 8098 §3.2.6.3, and RFC 4130 §7.4.3's forms with text::
+
+    disposition-modifier = "error" / disposition-modifier-extension
+    disposition-modifier-extension = Atom
+    AS2-disposition-modifier-extension = "error: " text / "warning: " text /
+              "failure: " text
+    """
+    token = cur.peek()
+    if token.kind != "atom":
+        raise cur.error("Expected a disposition modifier", cur.here())
+    cur.take()
+    name = token.text.lower()
+    if not cur.at(":"):
+        if name in _OBSOLETE_MODIFIERS and problems is not None:
+            problems.add(
+                "obsolete-modifier",
+                f"Disposition modifier {name!r} was removed by RFC 3798",
+                field=cur.field,
+                source=cur.source,
+                position=token.start,
+            )
+        return name
+    cur.take()
+    # The text runs to the next ',' or the end, as written (RFC 4130 §7.4.3
+    # lets it hold any TEXT); only the white space and comments around it go.
+    first = cur.peek()
+    last_end = first.start
+    while cur.peek().kind != "end" and not cur.at(","):
+        last_end = cur.take().end
+    modifier = f"{name}: {cur.source[first.start : last_end]}".rstrip()
+    if problems is not None:
+        problems.add(
+            "as2-modifier",
+            f"Disposition modifier {modifier!r} carries text (RFC 4130 AS2 form)",
+            field=cur.field,
+            source=cur.source,
+            position=token.start,
+        )
+    return modifier
+
+
+# ---------------------------------------------------------------------------
+# Typed addresses (RFC 8098 §3.2.3, RFC 3464 §2.3.1, RFC 6533 §3)
+
+_ATOM = re.compile(r"[^\s()<>\[\]:;@\\,\"/]+\Z")
+# RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
+_UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+
+
+def parse_address_field(value: str, problems: Problems, *, field: str) -> AddressField | None:
+    """Read ``address-type ";" generic-address`` (RFC 8098 §3.2.3, RFC 3464 §2.3.1).
+
+    Also ``mta-name-type ";" mta-name`` (Reporting-MTA, Remote-MTA,
+    MDN-Gateway)::
+
+        original-recipient-field = "Original-Recipient" ":" OWS address-type OWS
+                  ";" OWS generic-address OWS
+        address-type = Atom
+        generic-address = *text
+
+    The type is lower-cased (§3.1.2: case-insensitive).  For ``rfc822``
+    (and ``utf-8``), comments go and the addr-spec is taken out of what
+    real agents write: ``"Jean" <Jean@x>`` (Direct Project), ``<a@b>``,
+    an ``@relay:`` source route; each with a defect.  With no type at all
+    (``Name <a@b>``) ``rfc822`` is guessed when there is a mailbox, else
+    ``unknown``.  RFC 6533 ``utf-8`` addresses have their ``\\x{HEX}``
+    escapes decoded.  Other types (``x400``, ``dns``, ``unknown``) keep
+    the address as written.  Nothing there: None and a defect.
+    """
+    semi = value.find(";")
+    type_text = ""
+    rest = value
+    if semi != -1:
+        type_text, _ = strip_comments(value[:semi], problems, field=field)
+        if _ATOM.match(type_text):
+            rest = value[semi + 1 :]
+        else:
+            type_text = ""
+    if not type_text:
+        if not value.strip():
+            problems.add("empty-address", "The field is empty", field=field)
+            return None
+        text, _ = strip_comments(value, problems, field=field)
+        guess = "rfc822" if addr_spec(text) is not None else "unknown"
+        problems.add(
+            "missing-address-type",
+            f"No address type before the address; {guess!r} assumed",
+            field=field,
+            source=value,
+            position=0,
+        )
+        type_text = guess
+    address_type = type_text.lower()
+    if address_type != type_text:
+        problems.add(
+            "address-type-case",
+            f"Address type {type_text!r} is not in lower case",
+            field=field,
+        )
+    if address_type == "utf-8":
+        rest = _decode_utf8_escapes(rest, problems, field)
+    if address_type in ("rfc822", "utf-8"):
+        address = _mailbox(rest, problems, field)
+    else:
+        address = rest.strip()
+    if not address:
+        problems.add("empty-address", "No address after the address type", field=field)
+        return None
+    return AddressField(type=address_type, address=address)
+
+
+def _mailbox(text: str, problems: Problems, field: str) -> str:
+    """The addr-spec in an rfc822 generic-address, or the text as written."""
+    text, _ = strip_comments(text, problems, field=field)
+    spec = addr_spec(text)
+    if spec is None or spec == text:
+        # AS2 puts a trading-partner name here ("rfc822; PDK000270"): keep it.
+        return text
+    if text.lstrip("<").startswith("@"):
+        problems.add("source-route", f"Source route dropped from {text!r}", field=field)
+    else:
+        problems.add("display-name", f"Display name or angle brackets around {spec!r}", field=field)
+    return spec
+
+
+def _decode_utf8_escapes(text: str, problems: Problems, field: str) -> str:
+    """RFC 6533 §3 utf-8-addr-xtext / utf-8-addr-unitext to plain Unicode::
+
+    EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
+    """
+
+    def decode(match: re.Match[str]) -> str:
+        point = int(match.group(1), 16)
+        if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
+            problems.add("bad-utf8-escape", f"{match.group()!r} names no character", field=field)
+            return match.group()
+        return chr(point)
+
+    return _UTF8_ESCAPE.sub(decode, text)
+
+
+# ---------------------------------------------------------------------------
+# Message ids (RFC 5322 §3.6.4)
+
+
+def parse_msg_id(value: str, problems: Problems, *, field: str) -> str | None:
+    """Read one msg-id and return it without angle brackets::
+
+        msg-id = [CFWS] "<" id-left "@" id-right ">" [CFWS]
+
+    Accepted, each with a defect: no angle brackets (AS2 gateways send a
+    bare GUID), white space inside (kept as written: Direct Project test
+    agents send ``<9501051053.aa04167@IETF.CNR I.Reston.VA.US>``), text
+    around the id, several ids (the first is used), no ``@``.
+    """
+    text, _ = strip_comments(value, problems, field=field)
+    if not text:
+        problems.add("empty-message-id", "No message id", field=field)
+        return None
+    open_at = text.find("<")
+    if open_at == -1:
+        problems.add(
+            "missing-angle-brackets", f"Message id {text!r} is not in '<' '>'", field=field
+        )
+        inner = text
+    else:
+        close_at = text.find(">", open_at)
+        if close_at == -1:
+            problems.add("unclosed-angle-bracket", "Message id has '<' but no '>'", field=field)
+            close_at = len(text)
+        inner = text[open_at + 1 : close_at].strip()
+        before, after = text[:open_at].strip(), text[close_at + 1 :].strip()
+        if "<" in after:
+            problems.add(
+                "several-message-ids", "Several message ids; the first is used", field=field
+            )
+        elif before or after:
+            problems.add(
+                "junk-around-message-id",
+                f"Text around the message id ignored: {(before + ' ' + after).strip()!r}",
+                field=field,
+            )
+    if not inner:
+        problems.add("empty-message-id", "No message id", field=field)
+        return None
+    if any(c.isspace() for c in inner):
+        problems.add(
+            "white-space-in-message-id",
+            f"White space inside message id {inner!r} (kept as written)",
+            field=field,
+        )
+    if "@" not in inner:
+        problems.add("message-id-without-at", f"Message id {inner!r} has no '@'", field=field)
+    return inner
+
+
+# ---------------------------------------------------------------------------
+# Dates (RFC 5322 §3.3)
+
+# No real date-time is longer; a longer value is refused before the
+# standard library sees it.
+_MAX_DATE = 200
+
+
+def parse_date(value: str, problems: Problems, *, field: str) -> datetime | None:
+    """Read an RFC 5322 ``date-time``; always timezone-aware::
+
+        date-time = [ day-of-week "," ] date time [CFWS]
+
+    Comments (``(EDT)``, ``(GMT)``) and extra white space are tolerated.
+    ``-0000`` or no zone: UTC, with a defect.  An ISO 8601 date (some AS2
+    gateways) is read with a defect.  Anything else: None and a defect.
+    """
+    text, _ = strip_comments(value, problems, field=field)
+    text = " ".join(text.split())
+    parsed: datetime | None = None
+    if text and len(text) <= _MAX_DATE:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            parsed = None
+        if parsed is None:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                parsed = None
+            else:
+                problems.add("iso-date", f"ISO 8601 date {text!r}", field=field)
+    if parsed is None:
+        problems.add(
+            "unparseable-date", f"Cannot read the date {value.strip()[:80]!r}", field=field
+        )
+        return None
+    if parsed.tzinfo is None:
+        problems.add(
+            "date-without-timezone", "Date has no time zone (or -0000); UTC assumed", field=field
+        )
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed

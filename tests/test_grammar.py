@@ -1,0 +1,798 @@
+"""Tests for the report-field grammar: fields, comments, addresses, ids, dates, Disposition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mdnkit._defects import Problems
+from mdnkit._grammar import (
+    Field,
+    Token,
+    parse_address_field,
+    parse_date,
+    parse_disposition,
+    parse_msg_id,
+    read_fields,
+    strip_comments,
+    tokenize,
+)
+from mdnkit.errors import ParseError
+from mdnkit.limits import DEFAULT_LIMITS, Limits
+from mdnkit.model import ActionMode, AddressField, Disposition, DispositionType, SendingMode
+
+
+def outcome(function: Callable[..., object], *args: object) -> tuple[object, ParseError | None]:
+    """What *function* returns, or the ParseError it raises (anything else escapes)."""
+    try:
+        return function(*args), None
+    except ParseError as error:
+        return None, error
+
+
+MANUAL = {"action_mode": ActionMode.MANUAL, "sending_mode": SendingMode.MANUAL}
+AUTO = {"action_mode": ActionMode.AUTOMATIC, "sending_mode": SendingMode.AUTOMATIC}
+
+# ---------------------------------------------------------------------------
+# read_fields
+
+F = Field
+
+READ_FIELDS = [
+    pytest.param(
+        "Reporting-UA: pc.example.net; Mailer 2.0\r\n"
+        "Final-Recipient: rfc822;ann@example.net\r\n"
+        "Disposition: manual-action/MDN-sent-manually; displayed\r\n",
+        [
+            [
+                F("Reporting-UA", "pc.example.net; Mailer 2.0", 1),
+                F("Final-Recipient", "rfc822;ann@example.net", 2),
+                F("Disposition", "manual-action/MDN-sent-manually; displayed", 3),
+            ]
+        ],
+        [],
+        id="crlf-one-group",
+    ),
+    pytest.param(
+        "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; a@example.net\n"
+        "Action: failed\n\n\n\nFinal-Recipient: rfc822; b@example.net\nAction: delayed\n",
+        [
+            [F("Reporting-MTA", "dns; mx.example.net", 1)],
+            [F("Final-Recipient", "rfc822; a@example.net", 3), F("Action", "failed", 4)],
+            [F("Final-Recipient", "rfc822; b@example.net", 8), F("Action", "delayed", 9)],
+        ],
+        [],
+        id="lf-groups-several-blank-lines",
+    ),
+    pytest.param(
+        "\ufeff\r\n\r\nDisposition: automatic-action/MDN-sent-automatically;\r\n"
+        "\tprocessed/error: authentication-failed\r\n",
+        [
+            [
+                F(
+                    "Disposition",
+                    "automatic-action/MDN-sent-automatically;\tprocessed/error: "
+                    "authentication-failed",
+                    3,
+                )
+            ]
+        ],
+        [],
+        id="bom-leading-blanks-folded",
+    ),
+    pytest.param(
+        "Final-Recipient:rfc822;x@example.org\rDisposition :automatic-action/"
+        "MDN-sent-automatically;processed   \r",
+        [
+            [
+                F("Final-Recipient", "rfc822;x@example.org", 1),
+                F("Disposition", "automatic-action/MDN-sent-automatically;processed", 2),
+            ]
+        ],
+        [],
+        id="bare-cr-no-space-space-before-colon",
+    ),
+    pytest.param(
+        "A: 1\n   \t \nB: 2\n",
+        [[F("A", "1", 1)], [F("B", "2", 3)]],
+        [],
+        id="white-space-only-line-separates",
+    ),
+    pytest.param(
+        "  Reporting-UA: indented.example; X\nThis line has no colon\nB: 2\n",
+        [[F("Reporting-UA", "indented.example; X", 1), F("B", "2", 3)]],
+        ["orphan-continuation", "not-a-field"],
+        id="orphan-continuation-and-junk",
+    ),
+    pytest.param(
+        "   just text\nB: 2\n",
+        [[F("B", "2", 2)]],
+        ["orphan-continuation", "not-a-field"],
+        id="orphan-continuation-not-a-field",
+    ),
+    pytest.param(
+        "Original-Message-ID:\n <id@example.org>\nEmpty:\n",
+        [[F("Original-Message-ID", "<id@example.org>", 1), F("Empty", "", 3)]],
+        [],
+        id="value-on-next-line-and-empty-value",
+    ),
+    pytest.param("", [], [], id="empty"),
+    pytest.param("\n\n \n", [], [], id="only-blank"),
+    pytest.param(
+        "Final-Recipient: utf-8; j\u00e9r\u00f4me@example.fr\u2028x\n",
+        [[F("Final-Recipient", "utf-8; j\u00e9r\u00f4me@example.fr\u2028x", 1)]],
+        [],
+        id="unicode-line-separator-is-not-a-line-end",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "groups", "codes"), READ_FIELDS)
+def test_read_fields(text: str, groups: list[list[Field]], codes: list[str]) -> None:
+    problems = Problems()
+    assert read_fields(text, problems, DEFAULT_LIMITS) == groups
+    assert problems.codes() == codes
+
+
+def test_read_fields_defect_message() -> None:
+    problems = Problems()
+    read_fields("A: 1\nnonsense\n", problems, DEFAULT_LIMITS)
+    assert [str(d) for d in problems.defects()] == [
+        "not-a-field: Line 2 is not a 'name: value' field; skipped"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "limits", "message"),
+    [
+        pytest.param(
+            "A: 1\nB: 2\nC: 3\n",
+            Limits(max_report_fields=2),
+            "More than 2 fields in the report part",
+            id="too-many-fields",
+        ),
+        pytest.param(
+            "A: 1\nB: " + "x" * 200 + "\n",
+            Limits(max_line_bytes=100),
+            "The field at line 2 is longer than 100 bytes",
+            id="long-line",
+        ),
+        pytest.param(
+            "A: 1\nB: x\n" + " y\n" * 60,
+            Limits(max_line_bytes=100),
+            "The field at line 2 is longer than 100 bytes",
+            id="long-folded-field",
+        ),
+        pytest.param(
+            "A: " + "\u00e9" * 60 + "\n",
+            Limits(max_line_bytes=100),
+            "The field at line 1 is longer than 100 bytes",
+            id="bytes-not-characters",
+        ),
+    ],
+)
+def test_read_fields_limits(text: str, limits: Limits, message: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        read_fields(text, Problems(), limits)
+    assert caught.value.code == "limit-exceeded"
+    assert str(caught.value) == message
+
+
+@given(st.text())
+def test_read_fields_any_text(text: str) -> None:
+    problems = Problems()
+    groups, error = outcome(read_fields, text, problems, DEFAULT_LIMITS)
+    if error is not None:
+        assert error.code == "limit-exceeded"
+        return
+    assert isinstance(groups, list)
+    for group in groups:
+        assert group
+        for field in group:
+            assert field.value == field.value.strip()
+            assert field.name
+            assert ":" not in field.name
+
+
+# ---------------------------------------------------------------------------
+# strip_comments and tokenize
+
+STRIP = [
+    ("rfc822; a@example.org", "rfc822; a@example.org", ()),
+    ("dns; mx.example.org (Postfix)", "dns; mx.example.org", ("Postfix",)),
+    ("(lead) x (mid (nested \\) paren)) y", "x   y", ("lead", "mid (nested \\) paren)")),
+    ('"(not a comment)" (is one)', '"(not a comment)"', ("is one",)),
+    ('"quoted \\" (still quoted)" z', '"quoted \\" (still quoted)" z', ()),
+    ("Wed, 20 Sep 1995 00:19:00 (EDT) -0400", "Wed, 20 Sep 1995 00:19:00   -0400", ("EDT",)),
+    ("", "", ()),
+]
+
+
+@pytest.mark.parametrize(("value", "text", "comments"), STRIP)
+def test_strip_comments(value: str, text: str, comments: tuple[str, ...]) -> None:
+    problems = Problems()
+    assert strip_comments(value, problems) == (text, comments)
+    assert not problems
+
+
+def test_unclosed_comment_is_a_defect_and_runs_to_the_end() -> None:
+    problems = Problems()
+    assert strip_comments("a@example.org (unclosed", problems, field="F") == (
+        "a@example.org",
+        ("unclosed",),
+    )
+    assert [str(d) for d in problems.defects()] == [
+        "unclosed-comment [F]: Comment is not closed: missing ')'"
+    ]
+    # No collector: still read, nothing raised.
+    assert strip_comments("x (y") == ("x", ("y",))
+
+
+def test_unclosed_quote_inside_strip_comments() -> None:
+    problems = Problems()
+    assert strip_comments('"abc (x)', problems) == ('"abc (x)', ())
+    assert problems.codes() == ["unclosed-quote"]
+
+
+def test_comment_depth_is_bounded() -> None:
+    value = "x " + "(" * 65 + ")" * 65
+    with pytest.raises(ParseError) as caught:
+        strip_comments(value, Problems())
+    assert caught.value.code == "limit-exceeded"
+    assert caught.value.message == "Comments nested deeper than 64"
+    assert strip_comments("(" * 3 + ")" * 3, limits=Limits(max_comment_depth=3)) == ("", ("(())",))
+
+
+def test_tokenize() -> None:
+    tokens, comments = tokenize('a/B (c) ; "q, r" ,x:y')
+    assert tokens == [
+        Token("atom", "a", 0, 1),
+        Token("special", "/", 1, 2),
+        Token("atom", "B", 2, 3),
+        Token("special", ";", 8, 9),
+        Token("quoted", '"q, r"', 10, 16),
+        Token("special", ",", 17, 18),
+        Token("atom", "x", 18, 19),
+        Token("special", ":", 19, 20),
+        Token("atom", "y", 20, 21),
+        Token("end", "", 21, 21),
+    ]
+    assert comments == ("c",)
+
+
+@pytest.mark.parametrize(
+    ("value", "message", "code"),
+    [
+        ("a (b", "Comment is not closed: missing ')'\n  a (b\n    ^", "unclosed-comment"),
+        ('a "b', "Quoted string is not closed: missing '\"'\n  a \"b\n    ^", "unclosed-quote"),
+    ],
+)
+def test_tokenize_strict_errors(value: str, message: str, code: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        tokenize(value)
+    assert str(caught.value) == message
+    assert caught.value.code == code
+
+
+@given(st.text())
+def test_strip_comments_any_text(value: str) -> None:
+    result, error = outcome(strip_comments, value, Problems())
+    if error is not None:
+        assert error.code == "limit-exceeded"
+        return
+    assert isinstance(result, tuple)
+    text, comments = result
+    assert text == text.strip()
+    assert len(comments) <= value.count("(")
+
+
+@given(st.text(alphabet=st.sampled_from('ab ;/,:()"\\<>@\t')))
+def test_tokenize_any_text(value: str) -> None:
+    problems = Problems()
+    tokens, _ = tokenize(value, problems)
+    assert tokens[-1].kind == "end"
+    for token in tokens[:-1]:
+        assert value[token.start : token.end] == token.text
+
+
+# ---------------------------------------------------------------------------
+# parse_address_field
+
+ADDRESSES = [
+    pytest.param(
+        "rfc822;Joe_Recipient@example.com",
+        AddressField(type="rfc822", address="Joe_Recipient@example.com"),
+        [],
+        id="rfc8098-sec9",
+    ),
+    pytest.param(
+        " rfc822 ; Ann.Example@Example.NET ",
+        AddressField(type="rfc822", address="Ann.Example@Example.NET"),
+        [],
+        id="spaces-case-kept",
+    ),
+    pytest.param(
+        "RFC822; bob@example.net",
+        AddressField(type="rfc822", address="bob@example.net"),
+        ["address-type-case"],
+        id="upper-case-type",
+    ),
+    pytest.param(
+        'rfc822;"Jean" <Jean@ops.example>',
+        AddressField(type="rfc822", address="Jean@ops.example"),
+        ["display-name"],
+        id="display-name",
+    ),
+    pytest.param(
+        "rfc822; <carol@example.org>",
+        AddressField(type="rfc822", address="carol@example.org"),
+        ["display-name"],
+        id="angle-brackets",
+    ),
+    pytest.param(
+        "rfc822;@relay.example:user@host.example",
+        AddressField(type="rfc822", address="user@host.example"),
+        ["source-route"],
+        id="source-route",
+    ),
+    pytest.param(
+        "rfc822; dan@example.org (Dan at home)",
+        AddressField(type="rfc822", address="dan@example.org"),
+        [],
+        id="trailing-comment",
+    ),
+    pytest.param(
+        "(type) rfc822 (sep) ; (addr) dan@example.org",
+        AddressField(type="rfc822", address="dan@example.org"),
+        [],
+        id="comments-everywhere",
+    ),
+    pytest.param(
+        "erin@example.org",
+        AddressField(type="rfc822", address="erin@example.org"),
+        ["missing-address-type"],
+        id="bare-address",
+    ),
+    pytest.param(
+        "Friendly Name <frank@example.org>",
+        AddressField(type="rfc822", address="frank@example.org"),
+        ["missing-address-type", "display-name"],
+        id="name-addr-no-type",
+    ),
+    pytest.param(
+        "<gina@example.org>",
+        AddressField(type="rfc822", address="gina@example.org"),
+        ["missing-address-type", "display-name"],
+        id="angle-no-type",
+    ),
+    pytest.param(
+        "TRADINGPARTNER7",
+        AddressField(type="unknown", address="TRADINGPARTNER7"),
+        ["missing-address-type"],
+        id="no-type-not-a-mailbox",
+    ),
+    pytest.param(
+        "rfc822; ACME-AS2-PROD",
+        AddressField(type="rfc822", address="ACME-AS2-PROD"),
+        [],
+        id="as2-name",
+    ),
+    pytest.param(
+        "x400; /C=US/ADMD=Mail/PRMD=Corp/O=Example/S=Smith/G=Jo/ (as is)",
+        AddressField(
+            type="x400", address="/C=US/ADMD=Mail/PRMD=Corp/O=Example/S=Smith/G=Jo/ (as is)"
+        ),
+        [],
+        id="x400-verbatim",
+    ),
+    pytest.param(
+        "dns; mx1.example.net",
+        AddressField(type="dns", address="mx1.example.net"),
+        [],
+        id="mta-name",
+    ),
+    pytest.param(
+        "utf-8; \\x{7528}\\x{6237}@\\x{4F8B}\\x{5B50}.\\x{6D4B}\\x{8BD5}",
+        AddressField(type="utf-8", address="用户@例子.测试"),
+        [],
+        id="utf-8-xtext",
+    ),
+    pytest.param(
+        "utf-8; jos\u00e9@example.es",
+        AddressField(type="utf-8", address="jos\u00e9@example.es"),
+        [],
+        id="utf-8-unitext",
+    ),
+    pytest.param(
+        "utf-8; a\\x{D800}b@example.es",
+        AddressField(type="utf-8", address="a\\x{D800}b@example.es"),
+        ["bad-utf8-escape"],
+        id="utf-8-surrogate-escape",
+    ),
+    pytest.param("", None, ["empty-address"], id="empty"),
+    pytest.param("rfc822;", None, ["empty-address"], id="type-only"),
+    pytest.param("rfc822; (nobody)", None, ["empty-address"], id="comment-only"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected", "codes"), ADDRESSES)
+def test_parse_address_field(value: str, expected: AddressField | None, codes: list[str]) -> None:
+    problems = Problems()
+    assert parse_address_field(value, problems, field="Final-Recipient") == expected
+    assert problems.codes() == codes
+
+
+def test_address_defect_messages() -> None:
+    problems = Problems()
+    parse_address_field("Name <h@example.org>", problems, field="Final-Recipient")
+    assert [str(d) for d in problems.defects()] == [
+        "missing-address-type [Final-Recipient]: No address type before the address; "
+        "'rfc822' assumed",
+        "display-name [Final-Recipient]: Display name or angle brackets around 'h@example.org'",
+    ]
+
+
+@given(st.text())
+def test_parse_address_field_any_text(value: str) -> None:
+    result, error = outcome(lambda v: parse_address_field(v, Problems(), field="F"), value)
+    if error is not None:
+        assert error.code == "limit-exceeded"
+        return
+    if result is not None:
+        assert result.type == result.type.lower()
+        assert result.address
+
+
+# ---------------------------------------------------------------------------
+# parse_msg_id
+
+MSG_IDS = [
+    ("<199509192301.23456@example.org>", "199509192301.23456@example.org", []),
+    ("  <a.b@c.example>  (comment) ", "a.b@c.example", []),
+    (
+        "67C022FA-A0D1-4083-9B45-1CFBEE17CB60",
+        "67C022FA-A0D1-4083-9B45-1CFBEE17CB60",
+        ["missing-angle-brackets", "message-id-without-at"],
+    ),
+    ("x.y@example.net", "x.y@example.net", ["missing-angle-brackets"]),
+    (
+        "<9501051053.aa04167@IETF.CNR I.Reston.VA.US>",
+        "9501051053.aa04167@IETF.CNR I.Reston.VA.US",
+        ["white-space-in-message-id"],
+    ),
+    ("<one@example.org> <two@example.org>", "one@example.org", ["several-message-ids"]),
+    ("<one@example.org>, <two@example.org>", "one@example.org", ["several-message-ids"]),
+    ("id: <three@example.org>", "three@example.org", ["junk-around-message-id"]),
+    ("<four@example.org", "four@example.org", ["unclosed-angle-bracket"]),
+    ("", None, ["empty-message-id"]),
+    ("(only a comment)", None, ["empty-message-id"]),
+    ("<>", None, ["empty-message-id"]),
+]
+
+
+@pytest.mark.parametrize(("value", "expected", "codes"), MSG_IDS)
+def test_parse_msg_id(value: str, expected: str | None, codes: list[str]) -> None:
+    problems = Problems()
+    assert parse_msg_id(value, problems, field="Original-Message-ID") == expected
+    assert problems.codes() == codes
+
+
+@given(st.text())
+def test_parse_msg_id_any_text(value: str) -> None:
+    result, error = outcome(lambda v: parse_msg_id(v, Problems(), field="F"), value)
+    if error is not None:
+        assert error.code == "limit-exceeded"
+        return
+    assert result is None or (result and "<" not in result[:1])
+
+
+# ---------------------------------------------------------------------------
+# parse_date
+
+EDT = timezone(timedelta(hours=-4))
+
+DATES = [
+    ("Wed, 20 Sep 1995 00:19:00 (EDT) -0400", datetime(1995, 9, 20, 0, 19, tzinfo=EDT), []),
+    ("Fri, 27 Nov 2026 10:00:00 +0000 (GMT)", datetime(2026, 11, 27, 10, 0, tzinfo=UTC), []),
+    ("Fri,  27 Nov  2026 10:00:00   +0000", datetime(2026, 11, 27, 10, 0, tzinfo=UTC), []),
+    ("27 Nov 2026 10:00 -0400", datetime(2026, 11, 27, 10, 0, tzinfo=EDT), []),
+    (
+        "Fri, 27 Nov 2026 10:00:00 -0000",
+        datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        ["date-without-timezone"],
+    ),
+    (
+        "2026-11-27T10:00:00+00:00",
+        datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        ["iso-date"],
+    ),
+    (
+        "2026-11-27 10:00:00",
+        datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        ["iso-date", "date-without-timezone"],
+    ),
+    ("<date goes here>", None, ["unparseable-date"]),
+    ("", None, ["unparseable-date"]),
+    ("Fri, 31 Feb 2026 10:00:00 +0000", None, ["unparseable-date"]),
+    ("Fri, 27 Nov 2026 99:00:00 +0000", None, ["unparseable-date"]),
+]
+
+
+@pytest.mark.parametrize(("value", "expected", "codes"), DATES)
+def test_parse_date(value: str, expected: datetime | None, codes: list[str]) -> None:
+    problems = Problems()
+    assert parse_date(value, problems, field="Arrival-Date") == expected
+    assert problems.codes() == codes
+
+
+def test_unparseable_date_message() -> None:
+    problems = Problems()
+    parse_date("<date goes here>", problems, field="Arrival-Date")
+    assert [str(d) for d in problems.defects()] == [
+        "unparseable-date [Arrival-Date]: Cannot read the date '<date goes here>'"
+    ]
+
+
+@given(st.text())
+def test_parse_date_any_text(value: str) -> None:
+    result, error = outcome(lambda v: parse_date(v, Problems(), field="F"), value)
+    if error is not None:
+        assert error.code == "limit-exceeded"
+        return
+    assert result is None or result.tzinfo is not None
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(9999, 1, 1),
+        timezones=st.just(UTC),
+    )
+)
+def test_parse_date_reads_what_email_utils_writes(moment: datetime) -> None:
+    from email.utils import format_datetime
+
+    moment = moment.replace(microsecond=0)
+    assert parse_date(format_datetime(moment), Problems(), field="F") == moment
+
+
+# ---------------------------------------------------------------------------
+# parse_disposition
+
+DISPOSITIONS = [
+    pytest.param(
+        "manual-action/MDN-sent-manually; displayed",
+        Disposition(**MANUAL, type=DispositionType.DISPLAYED),
+        [],
+        id="rfc8098-sec9",
+    ),
+    pytest.param(
+        "Automatic-action/mdn-sent-automatically;processed",
+        Disposition(**AUTO, type=DispositionType.PROCESSED),
+        [],
+        id="mixed-case-no-space",
+    ),
+    pytest.param(
+        " manual-action / MDN-sent-automatically ; DELETED ",
+        Disposition(
+            action_mode=ActionMode.MANUAL,
+            sending_mode=SendingMode.AUTOMATIC,
+            type=DispositionType.DELETED,
+        ),
+        [],
+        id="spaces-everywhere",
+    ),
+    pytest.param(
+        "(who)manual-action(x)/(y)MDN-sent-manually(z);(t)dispatched(end)",
+        Disposition(**MANUAL, type=DispositionType.DISPATCHED),
+        [],
+        id="comments-everywhere",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically; processed/error",
+        Disposition(**AUTO, type=DispositionType.PROCESSED, modifiers=("error",)),
+        [],
+        id="error-modifier",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically; processed / Error , x-Custom",
+        Disposition(**AUTO, type=DispositionType.PROCESSED, modifiers=("error", "x-custom")),
+        [],
+        id="two-modifiers",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically; processed/error: authentication-failed",
+        Disposition(
+            **AUTO,
+            type=DispositionType.PROCESSED,
+            modifiers=("error: authentication-failed",),
+        ),
+        ["as2-modifier"],
+        id="as2-error",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically; processed/Error:unexpected-processing-error",
+        Disposition(
+            **AUTO,
+            type=DispositionType.PROCESSED,
+            modifiers=("error: unexpected-processing-error",),
+        ),
+        ["as2-modifier"],
+        id="as2-error-no-space",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically;\tprocessed/warning: Duplicate Document (note)",
+        Disposition(
+            **AUTO, type=DispositionType.PROCESSED, modifiers=("warning: Duplicate Document",)
+        ),
+        ["as2-modifier"],
+        id="as2-warning-text-as-written",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically; failed/failure: sender-equals-receiver",
+        Disposition(
+            **AUTO, type=DispositionType.FAILED, modifiers=("failure: sender-equals-receiver",)
+        ),
+        ["obsolete-disposition-type", "as2-modifier"],
+        id="as2-failed-failure",
+    ),
+    pytest.param(
+        "manual-action/MDN-sent-manually; denied",
+        Disposition(**MANUAL, type=DispositionType.DENIED),
+        ["obsolete-disposition-type"],
+        id="rfc2298-denied",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically; deleted/expired,Mailbox-Terminated",
+        Disposition(
+            **AUTO, type=DispositionType.DELETED, modifiers=("expired", "mailbox-terminated")
+        ),
+        ["obsolete-modifier", "obsolete-modifier"],
+        id="rfc2298-modifiers",
+    ),
+    pytest.param(
+        "manual-action/MDN-sent-manually; Opened",
+        Disposition(**MANUAL, type="opened"),
+        ["unknown-disposition-type"],
+        id="unknown-type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "expected", "codes"), DISPOSITIONS)
+def test_parse_disposition(value: str, expected: Disposition, codes: list[str]) -> None:
+    problems = Problems()
+    assert parse_disposition(value, problems=problems) == expected
+    assert problems.codes() == codes
+    # Without a collector the vocabulary is still read, nothing is raised.
+    assert parse_disposition(value) == expected
+
+
+DISPOSITION_ERRORS = [
+    (
+        "manual-action MDN-sent-manually; displayed",
+        "Expected '/' between action mode and sending mode\n"
+        "  manual-action MDN-sent-manually; displayed\n"
+        "               ^",
+    ),
+    (
+        "manual-action/MDN-sent-manually displayed",
+        "Expected ';' after sending mode\n"
+        "  manual-action/MDN-sent-manually displayed\n"
+        "                                 ^",
+    ),
+    (
+        "manual-action/MDN-sent-manually;",
+        "Expected a disposition type after ';'\n"
+        "  manual-action/MDN-sent-manually;\n"
+        "                                  ^",
+    ),
+    (
+        "displayed",
+        "Unknown action mode 'displayed': expected 'manual-action' or 'automatic-action'\n"
+        "  displayed\n"
+        "  ^",
+    ),
+    (
+        "",
+        "Expected an action mode ('manual-action' or 'automatic-action')\n  \n  ^",
+    ),
+    (
+        "manual-action/sent-manually; displayed",
+        "Unknown sending mode 'sent-manually': "
+        "expected 'MDN-sent-manually' or 'MDN-sent-automatically'\n"
+        "  manual-action/sent-manually; displayed\n"
+        "                ^",
+    ),
+    (
+        "manual-action/; displayed",
+        "Expected a sending mode ('MDN-sent-manually' or 'MDN-sent-automatically')\n"
+        "  manual-action/; displayed\n"
+        "                ^",
+    ),
+    (
+        "manual-action/MDN-sent-manually; displayed; processed",
+        "Unexpected ';' after the disposition\n"
+        "  manual-action/MDN-sent-manually; displayed; processed\n"
+        "                                            ^",
+    ),
+    (
+        "manual-action/MDN-sent-manually; displayed/",
+        "Expected a disposition modifier\n"
+        "  manual-action/MDN-sent-manually; displayed/\n"
+        "                                             ^",
+    ),
+    (
+        "manual-action/MDN-sent-manually; displayed (unclosed",
+        "Comment is not closed: missing ')'\n"
+        "  manual-action/MDN-sent-manually; displayed (unclosed\n"
+        "                                             ^",
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "shown"), DISPOSITION_ERRORS)
+def test_parse_disposition_errors(value: str, shown: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_disposition(value, field=None)
+    assert str(caught.value) == shown
+
+
+def test_parse_disposition_error_names_the_field() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_disposition("manual-action")
+    assert caught.value.field == "Disposition"
+    assert caught.value.code == "malformed"
+    assert caught.value.message == "Expected '/' between action mode and sending mode"
+
+
+_ATOMS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=12)
+_TEXT = st.text(alphabet="abcXYZ019-_.;:/ ()", min_size=1, max_size=20).filter(
+    lambda t: t == t.strip() and "(" not in t and ")" not in t
+)
+_MODIFIERS = st.one_of(
+    _ATOMS,
+    st.builds(lambda n, t: f"{n}: {t}", st.sampled_from(["error", "warning", "failure"]), _TEXT),
+)
+
+
+@given(
+    st.builds(
+        Disposition,
+        action_mode=st.sampled_from(ActionMode),
+        sending_mode=st.sampled_from(SendingMode),
+        type=st.one_of(st.sampled_from(DispositionType), _ATOMS),
+        modifiers=st.lists(_MODIFIERS, max_size=4).map(tuple),
+    )
+)
+def test_disposition_round_trips(disposition: Disposition) -> None:
+    if isinstance(disposition.type, str) and disposition.type in set(DispositionType):
+        disposition = Disposition(
+            action_mode=disposition.action_mode,
+            sending_mode=disposition.sending_mode,
+            type=DispositionType(disposition.type),
+            modifiers=disposition.modifiers,
+        )
+    assert parse_disposition(str(disposition)) == disposition
+
+
+@given(st.text())
+def test_parse_disposition_any_text(value: str) -> None:
+    result, error = outcome(lambda v: parse_disposition(v, problems=Problems()), value)
+    assert isinstance(result, Disposition) or error is not None
+
+
+_PIECES = ["manual-action", "/", ";", ",", ":", " ", "(", ")", "MDN-sent-manually", "displayed"]
+
+
+@given(st.lists(st.sampled_from([*_PIECES, "error", '"', "x", "\\"])).map("".join))
+def test_parse_disposition_near_misses(value: str) -> None:
+    _, error = outcome(parse_disposition, value)
+    if error is not None:
+        assert error.source == value
+        assert error.position is not None
+        assert 0 <= error.position <= len(value)
