@@ -409,7 +409,11 @@ _OBSOLETE_MODIFIERS = frozenset({"warning", "superseded", "expired", "mailbox-te
 
 
 def parse_disposition(
-    text: str, *, problems: Problems | None = None, field: str | None = "Disposition"
+    text: str,
+    *,
+    problems: Problems | None = None,
+    field: str | None = "Disposition",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Disposition:
     """Read the value of a ``Disposition`` field.
 
@@ -430,7 +434,7 @@ def parse_disposition(
           manual-action MDN-sent-manually; displayed
                        ^
     """
-    tokens, _ = tokenize(text, problems, field=field)
+    tokens, _ = tokenize(text, problems, field=field, limits=limits)
     return _parse_disposition_field(_Cursor(text, tokens, field), problems)
 
 
@@ -599,7 +603,9 @@ _ATOM = re.compile(r"[^\s()<>\[\]:;@\\,\"/]+\Z")
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
 
-def parse_address_field(value: str, problems: Problems, *, field: str) -> AddressField | None:
+def parse_address_field(
+    value: str, problems: Problems, *, field: str, limits: Limits = DEFAULT_LIMITS
+) -> AddressField | None:
     """Read ``address-type ";" generic-address`` (RFC 8098 §3.2.3, RFC 3464 §2.3.1).
 
     Also ``mta-name-type ";" mta-name`` (Reporting-MTA, Remote-MTA,
@@ -623,7 +629,7 @@ def parse_address_field(value: str, problems: Problems, *, field: str) -> Addres
     type_text = ""
     rest = value
     if semi != -1:
-        type_text, _ = strip_comments(value[:semi], problems, field=field)
+        type_text, _ = strip_comments(value[:semi], problems, field=field, limits=limits)
         if _ATOM.match(type_text):
             rest = value[semi + 1 :]
         else:
@@ -632,7 +638,7 @@ def parse_address_field(value: str, problems: Problems, *, field: str) -> Addres
         if not value.strip():
             problems.add("empty-address", "The field is empty", field=field)
             return None
-        text, _ = strip_comments(value, problems, field=field)
+        text, _ = strip_comments(value, problems, field=field, limits=limits)
         guess = "rfc822" if addr_spec(text) is not None else "unknown"
         problems.add(
             "missing-address-type",
@@ -652,7 +658,7 @@ def parse_address_field(value: str, problems: Problems, *, field: str) -> Addres
     if address_type == "utf-8":
         rest = _decode_utf8_escapes(rest, problems, field)
     if address_type in ("rfc822", "utf-8"):
-        address = _mailbox(rest, problems, field)
+        address = _mailbox(rest, problems, field, limits)
     else:
         address = rest.strip()
     if not address:
@@ -661,9 +667,9 @@ def parse_address_field(value: str, problems: Problems, *, field: str) -> Addres
     return AddressField(type=address_type, address=address)
 
 
-def _mailbox(text: str, problems: Problems, field: str) -> str:
+def _mailbox(text: str, problems: Problems, field: str, limits: Limits) -> str:
     """The addr-spec in an rfc822 generic-address, or the text as written."""
-    text, _ = strip_comments(text, problems, field=field)
+    text, _ = strip_comments(text, problems, field=field, limits=limits)
     spec = addr_spec(text)
     if spec is None or spec == text:
         # AS2 puts a trading-partner name here ("rfc822; PDK000270"): keep it.
@@ -695,7 +701,9 @@ def _decode_utf8_escapes(text: str, problems: Problems, field: str) -> str:
 # Message ids (RFC 5322 §3.6.4)
 
 
-def parse_msg_id(value: str, problems: Problems, *, field: str) -> str | None:
+def parse_msg_id(
+    value: str, problems: Problems, *, field: str, limits: Limits = DEFAULT_LIMITS
+) -> str | None:
     """Read one msg-id and return it without angle brackets::
 
         msg-id = [CFWS] "<" id-left "@" id-right ">" [CFWS]
@@ -705,7 +713,7 @@ def parse_msg_id(value: str, problems: Problems, *, field: str) -> str | None:
     agents send ``<9501051053.aa04167@IETF.CNR I.Reston.VA.US>``), text
     around the id, several ids (the first is used), no ``@``.
     """
-    text, _ = strip_comments(value, problems, field=field)
+    text, _ = strip_comments(value, problems, field=field, limits=limits)
     if not text:
         problems.add("empty-message-id", "No message id", field=field)
         return None
@@ -754,7 +762,9 @@ def parse_msg_id(value: str, problems: Problems, *, field: str) -> str | None:
 _MAX_DATE = 200
 
 
-def parse_date(value: str, problems: Problems, *, field: str) -> datetime | None:
+def parse_date(
+    value: str, problems: Problems, *, field: str, limits: Limits = DEFAULT_LIMITS
+) -> datetime | None:
     """Read an RFC 5322 ``date-time``; always timezone-aware::
 
         date-time = [ day-of-week "," ] date time [CFWS]
@@ -763,7 +773,7 @@ def parse_date(value: str, problems: Problems, *, field: str) -> datetime | None
     ``-0000`` or no zone: UTC, with a defect.  An ISO 8601 date (some AS2
     gateways) is read with a defect.  Anything else: None and a defect.
     """
-    text, _ = strip_comments(value, problems, field=field)
+    text, _ = strip_comments(value, problems, field=field, limits=limits)
     text = " ".join(text.split())
     parsed: datetime | None = None
     if text and len(text) <= _MAX_DATE:

@@ -1,0 +1,240 @@
+"""The fields of a ``message/disposition-notification`` part (RFC 8098 §3.1, §3.2).
+
+:func:`mdn_values` reads the machine-readable part of a read receipt and
+returns the MDN-specific keyword arguments of :class:`~mdnkit.MDN`.  The
+MIME work (finding the part, decoding it) is the parser's; the grammar of
+the values is :mod:`mdnkit._grammar`'s.  What is left here is the field
+level: which field is which, what to do with repeats, missing fields and
+the vocabulary of older and neighbouring specifications:
+
+- RFC 2298 ``Failure:`` and ``Warning:`` fields, dropped by RFC 8098
+  (Appendix A), still sent by AS2 software (RFC 4130 §7.5.6): kept in
+  ``errors`` as ``"Failure: text"`` / ``"Warning: text"``.
+- RFC 4130 (AS2) ``Received-Content-MIC``: kept as written.
+- MDN fields written in the part's MIME header block, with no blank line
+  before them (Direct Project security agents): read, with a defect.
+
+Defect codes emitted here (on top of those of :mod:`mdnkit._grammar`):
+
+============================ ==========================================================
+code                         meaning
+============================ ==========================================================
+``missing-final-recipient``  no ``Final-Recipient`` field (RFC 8098 §3.2.4: MUST)
+``missing-disposition``      no ``Disposition`` field (RFC 8098 §3.2.6: MUST)
+``malformed-disposition``    the ``Disposition`` value breaks the grammar; the
+                             message is the grammar error's, the disposition None
+``duplicate-field``          a field that may appear once appears again; the first wins
+``obsolete-field``           an RFC 2298 ``Failure`` or ``Warning`` field
+``empty-field``              a field with no value (treated as absent)
+``fields-in-part-header``    MDN fields found in the part's MIME header block
+``several-field-groups``     blank lines between MDN fields (an MDN has one group)
+============================ ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ._defects import Problems
+from ._grammar import Field, parse_address_field, parse_disposition, parse_msg_id, read_fields
+from .errors import ParseError
+from .limits import Limits
+from .model import Headers
+
+__all__ = ["MDN_FIELDS", "mdn_values"]
+
+# The fields RFC 8098 §3.2 (and RFC 4130 §7.4.3, RFC 2298 §3.2.7-3.2.8)
+# define, by lower-cased name, with the MDN keyword each one fills.
+MDN_FIELDS: dict[str, str] = {
+    "reporting-ua": "reporting_ua",  # §3.2.1
+    "mdn-gateway": "mdn_gateway",  # §3.2.2
+    "original-recipient": "original_recipient",  # §3.2.3
+    "final-recipient": "final_recipient",  # §3.2.4
+    "original-message-id": "original_message_id",  # §3.2.5
+    "disposition": "disposition",  # §3.2.6
+    "error": "errors",  # §3.2.7, may repeat
+    "failure": "errors",  # RFC 2298 §3.2.7, obsolete, may repeat
+    "warning": "errors",  # RFC 2298 §3.2.8, obsolete, may repeat
+    "received-content-mic": "received_content_mic",  # RFC 4130 §7.4.3
+}
+
+_REPEATABLE = frozenset({"error", "failure", "warning"})
+_OBSOLETE = {"failure": "Failure", "warning": "Warning"}
+
+
+def mdn_values(
+    text: str,
+    problems: Problems,
+    limits: Limits,
+    *,
+    header_fields: Sequence[Field] = (),
+) -> dict[str, object]:
+    """Keyword arguments for the MDN-specific fields of :class:`~mdnkit.MDN`.
+
+    RFC 8098 §3.1::
+
+        disposition-notification-content = [ reporting-ua-field CRLF ]
+                  [ mdn-gateway-field CRLF ]
+                  [ original-recipient-field CRLF ]
+                  final-recipient-field CRLF
+                  [ original-message-id-field CRLF ]
+                  disposition-field CRLF
+                  *( error-field CRLF )
+                  *( extension-field CRLF )
+
+    "The order of the above fields is recommended but not fixed": any
+    order is read, names in any case.  A field that may appear once and
+    appears again is a ``duplicate-field`` defect and the first one wins.
+    Extension fields (and everything unknown) are kept verbatim, in order,
+    in ``extension_fields``.
+
+    *header_fields* are the fields of the part's own MIME header block.
+    Some agents write the MDN fields there, with no blank line after
+    ``Content-Type``; those found there are read first, with a
+    ``fields-in-part-header`` defect.  Other header fields
+    (``Content-Type`` …) are not MDN fields and are ignored.
+    """
+    groups = read_fields(text, problems, limits)
+    if len(groups) > 1:
+        problems.add(
+            "several-field-groups",
+            f"The MDN fields are split by blank lines into {len(groups)} groups; all are read",
+        )
+    fields = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
+    if fields:
+        problems.add(
+            "fields-in-part-header",
+            "MDN fields were written in the part's MIME header block",
+        )
+    for group in groups:
+        fields.extend(group)
+
+    values: dict[str, object] = {}
+    errors: list[str] = []
+    extensions: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for field in fields:
+        key = field.name.lower()
+        target = MDN_FIELDS.get(key)
+        if target is None:
+            extensions.append((field.name, field.value))
+            continue
+        if key not in _REPEATABLE:
+            if key in seen:
+                problems.add(
+                    "duplicate-field",
+                    f"{field.name} appears more than once; the first is used",
+                    field=field.name,
+                )
+                continue
+            seen.add(key)
+        if not field.value:
+            problems.add("empty-field", f"{field.name} has no value", field=field.name)
+            continue
+        if key in _REPEATABLE:
+            errors.append(_error_text(key, field, problems))
+            continue
+        value = _READERS[key](field, problems, limits)
+        if value is not None:
+            values[target] = value
+
+    if "final-recipient" not in seen:
+        problems.add(
+            "missing-final-recipient",
+            "No Final-Recipient field (RFC 8098 §3.2.4 requires one)",
+            field="Final-Recipient",
+        )
+    if "disposition" not in seen:
+        problems.add(
+            "missing-disposition",
+            "No Disposition field (RFC 8098 §3.2.6 requires one)",
+            field="Disposition",
+        )
+    return {
+        "reporting_ua": values.get("reporting_ua"),
+        "mdn_gateway": values.get("mdn_gateway"),
+        "original_recipient": values.get("original_recipient"),
+        "final_recipient": values.get("final_recipient"),
+        "original_message_id": values.get("original_message_id"),
+        "disposition": values.get("disposition"),
+        "errors": tuple(errors),
+        "received_content_mic": values.get("received_content_mic"),
+        "extension_fields": Headers(extensions),
+    }
+
+
+def _error_text(key: str, field: Field, problems: Problems) -> str:
+    """``error-field = "Error" ":" *([FWS] text)`` (RFC 8098 §3.2.7), as written.
+
+    RFC 2298's ``Failure`` and ``Warning`` fields have the same shape; they
+    keep their name in front so that a reader can tell them apart.
+    """
+    name = _OBSOLETE.get(key)
+    if name is None:
+        return field.value
+    problems.add(
+        "obsolete-field",
+        f"{field.name} is an RFC 2298 field that RFC 8098 removed; kept with the errors",
+        field=field.name,
+    )
+    return f"{name}: {field.value}"
+
+
+def _reporting_ua(field: Field, problems: Problems, limits: Limits) -> object:
+    """RFC 8098 §3.2.1, kept as written (``ua-name ; ua-product``)::
+
+    reporting-ua-field = "Reporting-UA" ":" OWS ua-name OWS
+              [ ";" OWS ua-product OWS ]
+    """
+    return field.value
+
+
+def _address(field: Field, problems: Problems, limits: Limits) -> object:
+    """RFC 8098 §3.2.2-3.2.4: ``address-type ";" generic-address``."""
+    return parse_address_field(field.value, problems, field=field.name, limits=limits)
+
+
+def _message_id(field: Field, problems: Problems, limits: Limits) -> object:
+    """RFC 8098 §3.2.5: ``original-message-id-field = "Original-Message-ID" ":" msg-id``."""
+    return parse_msg_id(field.value, problems, field=field.name, limits=limits)
+
+
+def _disposition(field: Field, problems: Problems, limits: Limits) -> object:
+    """RFC 8098 §3.2.6; an unreadable value leaves the disposition None.
+
+    Nothing is guessed from a broken value: a receipt that cannot say
+    what happened must not be counted as "displayed".
+    """
+    try:
+        return parse_disposition(field.value, problems=problems, field=field.name, limits=limits)
+    except ParseError as error:
+        if error.code == "limit-exceeded":
+            raise
+        problems.add(
+            "malformed-disposition",
+            error.message,
+            field=field.name,
+            source=error.source,
+            position=error.position,
+        )
+        return None
+
+
+def _mic(field: Field, problems: Problems, limits: Limits) -> object:
+    """RFC 4130 §7.4.3, kept as written (algorithm names vary: sha1, sha-256, sha2256)::
+
+    AS2-received-content-MIC-field = "Received-content-MIC" ":"
+              encoded-message-digest "," digest-alg-id CRLF
+    """
+    return field.value
+
+
+_READERS: dict[str, Callable[[Field, Problems, Limits], object]] = {
+    "reporting-ua": _reporting_ua,
+    "mdn-gateway": _address,
+    "original-recipient": _address,
+    "final-recipient": _address,
+    "original-message-id": _message_id,
+    "disposition": _disposition,
+    "received-content-mic": _mic,
+}
