@@ -76,8 +76,7 @@ _STARTS_AGAIN = frozenset({"original-recipient", "final-recipient", "action", "s
 # A relay that re-encoded the part left its own MIME headers in the body.
 _STRAY_CTE = re.compile(r"content-transfer-encoding[ \t]*:[ \t]*base64[ \t]*", re.IGNORECASE)
 _STRAY_HEADER = re.compile(r"content-(?:length|type|transfer-encoding)[ \t]*:", re.IGNORECASE)
-_BASE64_LINE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-_FOLD = re.compile(r"[ \t]*\r?\n[ \t]*")
+_BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]+")
 # RFC 3461 §4: xtext = *( xchar / hexchar ), hexchar = "+" 2(%x30-39 / %x41-46)
 _HEXCHAR = re.compile(r"\+([0-9A-F]{2})")
 
@@ -104,7 +103,7 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
             "empty-delivery-status",
             "The delivery-status part has no fields: no recipient can be read",
         )
-        return _values((), [], problems, limits, utf8=utf8)
+        return {**_per_message_values((), Problems()), "recipients": (), "utf8": utf8}
     per_message, recipient_groups = _regroup(groups, problems, limits)
     return _values(per_message, recipient_groups, problems, limits, utf8=utf8)
 
@@ -234,6 +233,8 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
         try:
             decoded = base64.b64decode(blob, validate=True).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
+            decoded = ""
+        if not decoded.strip():
             problems.add(
                 "undecodable-recipient-block",
                 "A group announced as base64 inside the delivery-status part cannot be decoded",
@@ -440,10 +441,12 @@ def parse_diagnostic(
     ``X-Postfix``, ``X-Notes``), but X.400 gateways write free text such
     as ``Reason 1 (Unable-To-Transfer)``: the type is everything before the
     first ``;``, as written.  Folded lines of multi-line SMTP replies are
-    joined with one space.  No ``;`` at all gives an empty type, with a
-    ``diagnostic-without-type`` defect.
+    joined, every run of white space read as one space.  No ``;`` at all
+    gives an empty type, with a ``diagnostic-without-type`` defect.
     """
-    joined = _FOLD.sub(" ", value).strip()
+    # The field reader keeps the indentation of continuation lines; a reply
+    # folded over several lines reads best with one space at each fold.
+    joined = " ".join(value.split())
     kind, semicolon, text = joined.partition(";")
     if not semicolon:
         problems.add(
