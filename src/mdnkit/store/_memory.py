@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from ..errors import StoreError
@@ -17,8 +17,9 @@ __all__ = ["MemoryStore"]
 class MemoryStore:
     """Everything in dictionaries, guarded by one re-entrant lock.
 
-    Iterators return a snapshot taken when they start, so a caller may add
-    events while iterating.
+    A transaction holds the lock and keeps an undo list, so an exception
+    inside it leaves the store as it was.  Iterators return a snapshot
+    taken when they start, so a caller may add events while iterating.
     """
 
     def __init__(self) -> None:
@@ -28,6 +29,7 @@ class MemoryStore:
         self._tokens: dict[str, tuple[str, str]] = {}
         self._seq = 0
         self._closed = False
+        self._undo: list[Callable[[], object]] | None = None  # set inside a transaction
 
     def _check(self) -> None:
         if self._closed:
@@ -37,7 +39,22 @@ class MemoryStore:
     def transaction(self) -> Iterator[None]:
         with self._lock:
             self._check()
-            yield
+            if self._undo is not None:  # nested: the outer transaction decides
+                yield
+                return
+            self._undo = []
+            try:
+                yield
+            except BaseException:
+                for action in reversed(self._undo):
+                    action()
+                raise
+            finally:
+                self._undo = None
+
+    def _on_rollback(self, action: Callable[[], object]) -> None:
+        if self._undo is not None:
+            self._undo.append(action)
 
     def add_sent(self, sent: SentMessage) -> bool:
         with self._lock:
@@ -45,6 +62,7 @@ class MemoryStore:
             if sent.message_id in self._sent:
                 return False
             self._sent[sent.message_id] = sent
+            self._on_rollback(lambda: self._sent.pop(sent.message_id))
             return True
 
     def get_sent(self, message_id: str) -> SentMessage | None:
@@ -74,6 +92,7 @@ class MemoryStore:
                 return None
             self._seq += 1
             self._events[event.event_id] = (self._seq, event)
+            self._on_rollback(lambda: self._events.pop(event.event_id))
             return self._seq
 
     def replace_event(self, event: Event) -> int:
@@ -82,9 +101,9 @@ class MemoryStore:
             if event.event_id not in self._events:
                 raise StoreError(f"no event {event.event_id} to replace")
             self._seq += 1
-            # Re-inserting moves the entry to the end: dict order stays sequence order.
-            del self._events[event.event_id]
+            old = self._events[event.event_id]
             self._events[event.event_id] = (self._seq, event)
+            self._on_rollback(lambda: self._events.__setitem__(event.event_id, old))
             return self._seq
 
     def get_event(self, event_id: str) -> Event | None:
@@ -99,7 +118,7 @@ class MemoryStore:
         check_since(since)
         with self._lock:
             self._check()
-            snapshot = list(self._events.values())
+            snapshot = sorted(self._events.values(), key=_seq_of)
         out = []
         for seq, event in snapshot:
             if message_id is not None and event.message_id != message_id:
@@ -116,7 +135,7 @@ class MemoryStore:
     ) -> Iterator[tuple[int, Event]]:
         with self._lock:
             self._check()
-            snapshot = list(self._events.values())
+            snapshot = sorted(self._events.values(), key=_seq_of)
         out = []
         for seq, event in snapshot:
             if event.message_id is not None:
@@ -131,7 +150,9 @@ class MemoryStore:
     def put_token(self, token_id: str, message_id: str, recipient: str) -> None:
         with self._lock:
             self._check()
-            self._tokens.setdefault(token_id, (message_id, recipient))
+            if token_id not in self._tokens:
+                self._tokens[token_id] = (message_id, recipient)
+                self._on_rollback(lambda: self._tokens.pop(token_id))
 
     def get_token(self, token_id: str) -> tuple[str, str] | None:
         with self._lock:
@@ -144,3 +165,7 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"MemoryStore(sent={len(self._sent)}, events={len(self._events)})"
+
+
+def _seq_of(item: tuple[int, Event]) -> int:
+    return item[0]

@@ -65,7 +65,9 @@ def event_from_json(text: str) -> Event:
             correlated_by=str(data["correlated_by"]),
             detail={str(k): str(v) for k, v in detail.items()},
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except KeyError as exc:
+        raise StoreError(f"a stored event cannot be read: missing field {exc}") from exc
+    except (ValueError, TypeError) as exc:
         raise StoreError(f"a stored event cannot be read: {exc}") from exc
 
 
