@@ -419,24 +419,25 @@ class _Field(str):
 
     The stdlib refolds long unknown headers and RFC 2047-encodes non-ASCII
     ones; a report field must keep its form (RFC 8098 §3.1.1: no encoded
-    words outside comments).  Non-ASCII text (RFC 6533) is written as raw
-    UTF-8, which the 8bit transfer encoding of the global form allows.
+    words outside comments).  Non-ASCII text (RFC 6533) is held the way the
+    stdlib holds 8-bit header bytes (UTF-8 as surrogate escapes), so every
+    policy, compat32 included, writes it as raw UTF-8, which the 8bit
+    transfer encoding of the global form allows.
     """
 
     name: str
 
     def __new__(cls, name: str, value: str) -> _Field:
-        obj = super().__new__(cls, value)
+        held = value if value.isascii() else value.encode().decode("ascii", "surrogateescape")
+        obj = super().__new__(cls, held)
         obj.name = name
         return obj
 
     def fold(self, *, policy: email.policy.Policy) -> str:
-        lines = _fold_words(f"{self.name}: {self}")
-        text = policy.linesep.join(lines) + policy.linesep
-        if text.isascii() or getattr(policy, "utf8", False):
-            return text
-        # BytesGenerator encodes with "ascii"/"surrogateescape": smuggle UTF-8 through.
-        return text.encode("utf-8").decode("ascii", "surrogateescape")
+        text = policy.linesep.join(_fold_words(f"{self.name}: {self}")) + policy.linesep
+        if getattr(policy, "utf8", False) and not text.isascii():
+            return text.encode("ascii", "surrogateescape").decode("utf-8")
+        return text
 
 
 def _fold_words(line: str, width: int = 78) -> list[str]:
