@@ -1,0 +1,792 @@
+"""A fast, bounded reader of MIME structure, for finding and reading report parts.
+
+Not a general MIME library: it reads just what the report parser needs, on
+``bytes``, with offsets into the one input buffer.  A part body is never
+decoded or copied unless the caller asks for it, so a report carrying a
+20 MB returned original costs one C-level search for the boundary lines
+around it.  Compared with :mod:`email`:
+
+- delimiter lines are found with one compiled pattern over the whole body
+  (RFC 2046 §5.1.1), never with a Python loop over lines;
+- header blocks are bounded (:class:`~mdnkit.limits.Limits`) before they are
+  read, and read only when a part is visited;
+- nesting is walked with explicit queues by the caller; nothing here
+  recurses, so a 50,000-deep bomb stops at ``max_depth``.
+
+Line endings may be CRLF, LF, a mix of both (AS2 gateways glue LF HTTP
+headers onto a CRLF body), or bare CR (old Mac mailers), which
+:func:`read_message` turns into LF once for the whole input.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import functools
+import itertools
+import re
+import urllib.parse
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from ._defects import Problems
+from .errors import ParseError, RequestError
+from .limits import Limits
+
+# RFC 5322 §3.6.8 ftext: printable US-ASCII except ":".
+_FIELD_NAME = re.compile(r"[!-9;-~]+\Z")
+# A whole field (name, value with its folded lines), or a line that is not one.
+_FIELD = re.compile(
+    r"^(?:(?P<name>[!-9;-~]+)[ \t]*:(?P<value>.*(?:\n[ \t].*)*)|.+(?:\n[ \t].*)*)", re.MULTILINE
+)
+_FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+# RFC 2045 §5.1 token characters for type/subtype (lenient: anything but
+# white space, tspecials that cannot occur in a real type, and controls).
+_MEDIA_TYPE = re.compile(r"[^\s()<>@,;:\\\"/\[\]?=]+/[^\s()<>@,;:\\\"/\[\]?=]+\Z")
+# One parameter: name, "=", then a quoted-string (possibly unterminated,
+# as broken generators leave them) or everything up to the next ";".
+_PARAM = re.compile(
+    r"""\s*(?P<name>[^\s=;"]+)\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)(?:"|\Z)|(?P<token>[^;]*))""",
+    re.DOTALL,
+)
+# RFC 2046 §5.1.1: after "--" boundary, an optional "--" (close-delimiter),
+# transport padding, then the line break (or the end of the input).
+_DELIMITER_TAIL = re.compile(rb"(--)?[ \t]*\r?(?:\n|\Z)")
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+# RFC 2231 §3/§4: name*N (continuation) and a trailing "*" (extended value).
+_RFC2231 = re.compile(r"(?P<base>[^*]+)(?:\*(?P<index>[0-9]{1,3}))?(?P<ext>\*)?\Z")
+# RFC 4648 §4 alphabet; everything else in a base64 body is junk to drop.
+_BASE64_JUNK = bytes(
+    b
+    for b in range(256)
+    if b not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+_BOM = b"\xef\xbb\xbf"
+_ENCODINGS = frozenset(("7bit", "8bit", "binary", "base64", "quoted-printable"))
+_MESSAGE_TYPES = frozenset(("message/rfc822", "message/global"))
+
+
+class HeaderField(NamedTuple):
+    """One unfolded header field; ``line`` counts from 1 in its header block.
+
+    A named tuple rather than a dataclass: one is made per header line of
+    every part visited, and tuple construction is several times cheaper.
+    """
+
+    name: str
+    value: str
+    line: int
+
+
+class Part(NamedTuple):
+    """A MIME entity located in ``buf``: header block, then body ``[body_start, end)``.
+
+    ``head`` is the header block as text (LF line ends), kept whole: most
+    parts are asked for two or three fields, which a C-level search finds
+    faster than splitting every field out (:meth:`fields` does that when
+    all are wanted).  ``content_type`` is ``type/subtype`` lower-cased,
+    the default applied when the header is missing (``explicit_type``
+    tells which); ``params`` have lower-cased names, RFC 2231 resolved.
+
+    A named tuple, immutable like the model's dataclasses but several
+    times cheaper to build: one is made for every part visited.
+    """
+
+    buf: bytes
+    body_start: int
+    end: int
+    head: str
+    content_type: str
+    params: dict[str, str]
+    depth: int
+    explicit_type: bool = True
+
+    def header(self, name: str) -> str | None:
+        """The first value of field *name* (any case), unfolded, or None."""
+        return find_field(self.head, name)
+
+    def header_all(self, name: str) -> list[str]:
+        if not self.head:
+            return []
+        return [_unfold(m.group(1)) for m in _field_pattern(name).finditer(self.head)]
+
+    def fields(self, problems: Problems, limits: Limits) -> tuple[HeaderField, ...]:
+        """Every field of the header block, malformed lines recorded as defects."""
+        return split_fields(self.head, problems, limits)
+
+    @property
+    def maintype(self) -> str:
+        return self.content_type.partition("/")[0]
+
+    @property
+    def encoding(self) -> str:
+        """The Content-Transfer-Encoding, lower-cased (``7bit`` when absent)."""
+        value = self.header("content-transfer-encoding")
+        if not value:
+            return "7bit"
+        return value.split(";")[0].strip().lower() or "7bit"
+
+    @property
+    def body_size(self) -> int:
+        return self.end - self.body_start
+
+    def raw_body(self) -> bytes:
+        return self.buf[self.body_start : self.end]
+
+
+class Budget:
+    """Counts parts across one message, against ``limits.max_parts``."""
+
+    __slots__ = ("limits", "parts")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.parts = 0
+
+    def count(self, n: int = 1) -> None:
+        self.parts += n
+        if self.parts > self.limits.max_parts:
+            raise _limit(f"more than {self.limits.max_parts} MIME parts")
+
+
+def _limit(what: str) -> ParseError:
+    return ParseError(f"The message has {what}; refused.", code="limit-exceeded")
+
+
+def _check_depth(depth: int, limits: Limits) -> None:
+    if depth > limits.max_depth:
+        raise _limit(f"MIME parts nested more than {limits.max_depth} deep")
+
+
+# ---------------------------------------------------------------------------
+# Input
+
+
+def to_bytes(data: object, limits: Limits) -> bytes:
+    """The raw octets of *data*: bytes-like, str, or an ``email.message.Message``.
+
+    A str is encoded as UTF-8, lone surrogates (from a surrogateescape
+    decode) back to the octets they stood for.  A ``Message`` is flattened;
+    the compat32 generator is tried first as it reproduces the original
+    octets most faithfully, then the default policy.
+    """
+    import email.message
+
+    if isinstance(data, bytes):
+        raw = data
+    elif isinstance(data, bytearray | memoryview):
+        if isinstance(data, memoryview) and data.nbytes > limits.max_input_bytes:
+            raise _limit(f"more than {limits.max_input_bytes} bytes")
+        raw = bytes(data)
+    elif isinstance(data, str):
+        if len(data) > limits.max_input_bytes:
+            raise _limit(f"more than {limits.max_input_bytes} bytes")
+        try:
+            raw = data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = data.encode("utf-8", "replace")
+    elif isinstance(data, email.message.Message):
+        raw = _flatten(data)
+    else:
+        raise RequestError(
+            f"parse() reads bytes, str or email.message.Message, not {type(data).__name__}"
+        )
+    if len(raw) > limits.max_input_bytes:
+        raise _limit(f"more than {limits.max_input_bytes} bytes")
+    return raw
+
+
+def _flatten(msg: object) -> bytes:
+    import email.message
+    import email.policy
+
+    assert isinstance(msg, email.message.Message)
+    errors: list[str] = []
+    for policy in (email.policy.compat32, email.policy.default):
+        try:
+            return msg.as_bytes(policy=policy)
+        except (ValueError, TypeError, LookupError, AttributeError, IndexError) as exc:
+            # as_bytes() raises these on undecodable payloads or header
+            # objects the generator cannot fold (UnicodeError is a ValueError).
+            errors.append(f"{type(exc).__name__}: {exc}")
+    raise ParseError(
+        "The email.message.Message could not be flattened to bytes: " + "; ".join(errors),
+        code="unreadable-message",
+    )
+
+
+# ---------------------------------------------------------------------------
+# Header blocks
+
+
+def _header_block_end(buf: bytes, start: int, end: int, limits: Limits) -> tuple[int, int]:
+    """(end of the header block, start of the body) for a block at *start*.
+
+    The block ends at the first empty line (RFC 5322 §2.1), LF or CRLF.
+    The search never looks further than ``max_header_bytes`` ahead, so an
+    endless header costs at most that much scanning.
+    """
+    stop = min(end, start + limits.max_header_bytes + 3)
+    # Look first for the form the first line uses, then for the other only
+    # before it: a CRLF message is never scanned for LF LF to its end.
+    first = buf.find(b"\n", start, stop)
+    if first > start and buf[first - 1] == 0x0D:
+        crlf = buf.find(b"\n\r\n", start, stop)
+        lf = buf.find(b"\n\n", start, stop if crlf == -1 else crlf)
+    else:
+        lf = buf.find(b"\n\n", start, stop)
+        crlf = buf.find(b"\n\r\n", start, stop if lf == -1 else lf)
+    if lf == -1 and crlf == -1:
+        if stop < end:
+            raise _limit(f"a header block longer than {limits.max_header_bytes} bytes")
+        return end, end
+    if crlf == -1 or (lf != -1 and lf < crlf):
+        sep, body = lf, lf + 2
+    else:
+        sep, body = crlf, crlf + 3
+    if sep - start > limits.max_header_bytes:
+        raise _limit(f"a header block longer than {limits.max_header_bytes} bytes")
+    return sep + 1, body
+
+
+def _decode_header_bytes(block: bytes) -> str:
+    # RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
+    # text, kept octet for octet as Latin-1 rather than replaced.
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        return block.decode("latin-1")
+
+
+def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, int]:
+    """The header block at *start* as text with LF line ends, and the body start.
+
+    RFC 2046 §5.1.1: a part with no header fields starts with a blank
+    line.  A part whose first line is not a field at all (a generator
+    that forgot the blank line) is read as having none, so its text is
+    not lost into a header block.  Field count and field length are
+    checked here with C-level counts; the header size by
+    :func:`_header_block_end`.
+    """
+    if start >= end:
+        return "", end
+    if buf.startswith(b"\n", start) or buf.startswith(b"\r\n", start):
+        return "", start + (1 if buf[start] == 0x0A else 2)
+    if _FIELD_LINE.match(buf, start, end) is None:
+        return "", start
+    block_end, body_start = _header_block_end(buf, start, end, limits)
+    head = _decode_header_bytes(buf[start:block_end])
+    if "\r" in head:
+        head = head.replace("\r\n", "\n")
+    head = head.rstrip("\n")
+    # A field takes at least three characters ("a:" and a line break), so
+    # short blocks cannot hold too many; long ones are counted in C.
+    if len(head) >= 3 * limits.max_header_fields:
+        count = head.count("\n") + 1 - head.count("\n ") - head.count("\n\t")
+        if count > limits.max_header_fields:
+            raise _limit(f"more than {limits.max_header_fields} header fields in one block")
+    if len(head) > limits.max_line_bytes:
+        longest = max(len(m.group(0)) for m in _FIELD.finditer(head))
+        if longest > limits.max_line_bytes:
+            raise _limit(f"a header field longer than {limits.max_line_bytes} bytes")
+    return head, body_start
+
+
+def split_fields(head: str, problems: Problems, limits: Limits) -> tuple[HeaderField, ...]:
+    """Every field in the header block *head* (LF line ends), unfolded.
+
+    RFC 5322 §2.2 / §3.6::
+
+        field      = field-name ":" unstructured CRLF
+        field-name = 1*ftext
+        folding    = CRLF 1*WSP   ; §2.2.3: unfolding removes the CRLF only
+
+    Tolerated: any case, no space after the colon, white space before it
+    (RFC 5322 §4.5 obsolete syntax).  A line that is neither a field nor a
+    continuation is recorded as a defect and skipped.  ``line`` counts
+    from 1 in the block.
+    """
+    fields: list[HeaderField] = []
+    line = 1
+    for m in _FIELD.finditer(head):
+        number = line
+        name, value = m.group("name", "value")
+        line += 1 + (value.count("\n") if name is not None else m.group(0).count("\n"))
+        if name is None:
+            problems.add(
+                "malformed-header",
+                "A header line is not a 'name: value' field; it was skipped.",
+                source=m.group(0)[:200],
+            )
+            continue
+        fields.append(HeaderField(name, _unfold(value), number))
+    if len(fields) > limits.max_header_fields:
+        raise _limit(f"more than {limits.max_header_fields} header fields in one block")
+    return tuple(fields)
+
+
+def read_fields(
+    buf: bytes, start: int, end: int, problems: Problems, limits: Limits
+) -> tuple[tuple[HeaderField, ...], int]:
+    """The fields of the header block at *start*, and the body start."""
+    head, body_start = _read_head(buf, start, end, limits)
+    return split_fields(head, problems, limits), body_start
+
+
+def _unfold(value: str) -> str:
+    if "\n" in value:
+        value = value.replace("\n", "")
+    return value.strip(" \t\r")
+
+
+def find_field(head: str, name: str) -> str | None:
+    """The first value of field *name* in the header block *head*, or None.
+
+    A case-insensitive pattern has no literal prefix for the regex engine
+    to skip to, so this lower-cases the block once and lets ``str.find``
+    do the scanning.
+    """
+    if not head:
+        return None
+    lower = "\n" + head.lower()
+    key = "\n" + name.lower()
+    pos = lower.find(key)
+    while pos != -1:
+        colon = pos + len(key)
+        while colon < len(lower) and lower[colon] in " \t":
+            colon += 1
+        if colon < len(lower) and lower[colon] == ":":
+            stop = lower.find("\n", colon)
+            while stop != -1 and lower.startswith((" ", "\t"), stop + 1):
+                stop = lower.find("\n", stop + 1)
+            # Offsets in *lower* are one ahead of *head* (the added LF).
+            return _unfold(head[colon : len(head) if stop == -1 else stop - 1])
+        pos = lower.find(key, pos + 1)
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _field_pattern(name: str) -> re.Pattern[str]:
+    # One field's value: the rest of its line and its continuation lines.
+    return re.compile(
+        r"^" + re.escape(name) + r"[ \t]*:(.*(?:\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE
+    )
+
+
+# ---------------------------------------------------------------------------
+# Content-Type
+
+
+def parse_content_type(
+    value: str | None, problems: Problems, *, default: str = "text/plain"
+) -> tuple[str, dict[str, str], bool]:
+    """(``type/subtype`` lower-cased, parameters, whether the value was usable).
+
+    RFC 2045 §5.1 and RFC 2231 §3-§4::
+
+        content := "Content-Type" ":" type "/" subtype *(";" parameter)
+        parameter := attribute "=" value
+        value := token / quoted-string
+        extended-parameter := (ext-octet-name / ext-section ...) "=" ...
+                              ; name*0*=utf-8'en'%E2%82%AC  name*1=...
+
+    Parameter names are case-insensitive (``Report-Type=``, Sterling); a
+    trailing ``;``, junk segments without ``=`` (Tiscali wrote
+    ``; Content-Transfer-Encoding: 8bit`` inside the value) and an
+    unterminated quote are tolerated, junk with a defect.
+    """
+    if value is None:
+        return default, {}, False
+    head, _, rest = value.partition(";")
+    media = _strip_comments(head).strip().lower()
+    usable = True
+    if not _MEDIA_TYPE.match(media):
+        problems.add(
+            "malformed-content-type",
+            f"Content-Type {media!r} is not type/subtype; read as {default}.",
+            field="Content-Type",
+        )
+        media, usable = default, False
+    raw: dict[str, str] = {}
+    pos = 0
+    while pos < len(rest):
+        m = _PARAM.match(rest, pos)
+        if m is None:
+            nxt = rest.find(";", pos)
+            junk = rest[pos : nxt if nxt != -1 else len(rest)].strip()
+            if junk:
+                problems.add(
+                    "malformed-content-type",
+                    f"Junk {junk[:60]!r} in the Content-Type parameters was ignored.",
+                    field="Content-Type",
+                )
+            if nxt == -1:
+                break
+            pos = nxt + 1
+            continue
+        if m.group("quoted") is not None:
+            pval = m.group("quoted")
+            if "\\" in pval:
+                pval = _QUOTED_PAIR.sub(r"\1", pval)
+        else:
+            pval = (m.group("token") or "").strip()
+        raw.setdefault(m.group("name").lower(), pval)
+        pos = m.end()
+        nxt = rest.find(";", pos)
+        if nxt == -1:
+            if rest[pos:].strip():
+                problems.add(
+                    "malformed-content-type",
+                    f"Junk {rest[pos:].strip()[:60]!r} after a Content-Type parameter was ignored.",
+                    field="Content-Type",
+                )
+            break
+        if rest[pos:nxt].strip():
+            problems.add(
+                "malformed-content-type",
+                f"Junk {rest[pos:nxt].strip()[:60]!r} after a Content-Type parameter was ignored.",
+                field="Content-Type",
+            )
+        pos = nxt + 1
+    return media, _rfc2231(raw, problems), usable
+
+
+def _strip_comments(text: str) -> str:
+    # RFC 2045 allows (comments) in structured fields; rare in Content-Type
+    # but cheap to drop.  Not nested: a stray "(" just ends the value.
+    if "(" not in text:
+        return text
+    return re.sub(r"\([^()]*\)", "", text).split("(")[0]
+
+
+def _rfc2231(raw: dict[str, str], problems: Problems) -> dict[str, str]:
+    """Join RFC 2231 continuations and decode extended values."""
+    if not any("*" in k for k in raw):
+        return raw
+    out: dict[str, str] = {}
+    sections: dict[str, list[tuple[int, bool, str]]] = {}
+    for key, val in raw.items():
+        m = _RFC2231.match(key)
+        if m is None or (m.group("index") is None and m.group("ext") is None):
+            out.setdefault(key, val)
+            continue
+        index = int(m.group("index")) if m.group("index") is not None else 0
+        sections.setdefault(m.group("base"), []).append((index, m.group("ext") is not None, val))
+    for base, parts in sections.items():
+        parts.sort(key=lambda p: p[0])
+        charset = "us-ascii"
+        pieces: list[bytes] = []
+        for n, (_, extended, section) in enumerate(parts):
+            text = section
+            if extended:
+                if n == 0 and text.count("'") >= 2:
+                    charset, _lang, text = text.split("'", 2)
+                    charset = charset or "us-ascii"
+                pieces.append(urllib.parse.unquote_to_bytes(text))
+            else:
+                pieces.append(text.encode("utf-8", "surrogateescape"))
+        out[base] = decode_text(b"".join(pieces), charset, problems, field="Content-Type")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Bodies
+
+
+def decode_text(
+    data: bytes, charset: str | None, problems: Problems, *, field: str | None = None
+) -> str:
+    """*data* decoded with *charset*; unknown charsets read as UTF-8, with a defect.
+
+    Only text encodings are used: ``codecs`` also knows ``rot13``, ``hex``
+    or ``zlib``, which a hostile charset parameter must not reach, and
+    ``idna`` raises on any error handler but strict.
+    """
+    name = (charset or "us-ascii").strip().strip('"').lower() or "us-ascii"
+    try:
+        info = codecs.lookup(name)
+        if not getattr(info, "_is_text_encoding", True) or info.name == "idna":
+            raise LookupError(name)
+    except LookupError:
+        problems.add(
+            "unknown-charset", f"Unknown charset {name[:40]!r}; read as UTF-8.", field=field
+        )
+        return data.decode("utf-8", "replace")
+    if info.name == "ascii":
+        # Mislabelled 8-bit text is common; UTF-8 is the better guess.
+        info = codecs.lookup("utf-8")
+    try:
+        return data.decode(info.name, "replace")
+    except (UnicodeError, ValueError, LookupError):
+        return data.decode("utf-8", "replace")
+
+
+def decode_body(part: Part, problems: Problems, *, max_bytes: int | None = None) -> bytes:
+    """The body of *part* with its Content-Transfer-Encoding undone.
+
+    RFC 2045 §6.8 base64 is read leniently (junk dropped, padding
+    repaired, each with a defect); quoted-printable with ``binascii``.
+    With *max_bytes*, a body whose decoded size would exceed it is
+    refused with ``limit-exceeded`` before it is decoded.
+    """
+    encoding = part.encoding
+    size = part.body_size
+    if max_bytes is not None:
+        bound = size * 3 // 4 if encoding == "base64" else size
+        if bound > max_bytes:
+            raise _limit(f"a report part larger than {max_bytes} bytes")
+    raw = part.raw_body()
+    if encoding == "base64":
+        return decode_base64(raw, problems)
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(raw)
+    if encoding not in _ENCODINGS and not encoding.startswith("x-"):
+        problems.add(
+            "unknown-transfer-encoding",
+            f"Unknown Content-Transfer-Encoding {encoding[:40]!r}; body read as is.",
+            field="Content-Transfer-Encoding",
+        )
+    return raw
+
+
+def decode_base64(raw: bytes, problems: Problems) -> bytes:
+    """Lenient RFC 2045 §6.8 base64: line breaks ignored, junk dropped, padding repaired."""
+    body, _, _tail = raw.partition(b"=")
+    clean = body.translate(None, _BASE64_JUNK)
+    junk = len(body) - len(clean) - body.count(b"\n") - body.count(b"\r") - body.count(b" ")
+    if junk > 0:
+        problems.add(
+            "malformed-base64",
+            f"{junk} characters outside the base64 alphabet were ignored.",
+            field="Content-Transfer-Encoding",
+        )
+    rest = len(clean) % 4
+    if rest == 1:
+        problems.add(
+            "malformed-base64",
+            "The base64 body ends with a stray character; it was dropped.",
+            field="Content-Transfer-Encoding",
+        )
+        clean = clean[:-1]
+    elif rest:
+        clean += b"=" * (4 - rest)
+    return binascii.a2b_base64(clean)
+
+
+# ---------------------------------------------------------------------------
+# Parts
+
+
+def make_part(
+    buf: bytes,
+    start: int,
+    end: int,
+    *,
+    depth: int,
+    problems: Problems,
+    limits: Limits,
+    default: str = "text/plain",
+) -> Part:
+    """Read the header block of the entity at ``buf[start:end]``."""
+    _check_depth(depth, limits)
+    head, body_start = _read_head(buf, start, end, limits)
+    value = find_field(head, "content-type")
+    media, params, explicit = parse_content_type(value, problems, default=default)
+    return Part(
+        buf=buf,
+        body_start=body_start,
+        end=end,
+        head=head,
+        content_type=media,
+        params=params,
+        depth=depth,
+        explicit_type=explicit,
+    )
+
+
+def read_message(
+    buf: bytes, problems: Problems, limits: Limits, *, content_type: str | None = None
+) -> Part:
+    """The top-level entity of *buf*, tolerating what precedes real headers.
+
+    Skipped: a UTF-8 byte order mark (Direct Project .NET agent; a defect),
+    an mbox ``From`` line, blank lines before the first header (a defect).
+    With *content_type* (AS2 over HTTP) the whole of *buf* is the body.
+    A body with no headers whose first line is a delimiter line is read
+    as a multipart with that boundary, with a defect.
+    """
+    if buf.find(b"\n", 0, 65536) == -1 and buf.find(b"\r", 0, 65536) != -1:
+        # Bare CR line ends (classic Mac OS); one C-level pass makes them LF.
+        buf = buf.replace(b"\r", b"\n")
+    end = len(buf)
+    if content_type is not None:
+        media, params, _ = parse_content_type(content_type, problems)
+        head = "Content-Type: " + content_type.replace("\r", "").replace("\n", "")
+        return Part(
+            buf=buf, body_start=0, end=end, head=head, content_type=media, params=params, depth=0
+        )
+    pos = 0
+    if buf.startswith(_BOM):
+        problems.add("byte-order-mark", "The message starts with a UTF-8 byte order mark.")
+        pos = len(_BOM)
+    if buf.startswith(b"From ", pos):
+        nl = buf.find(b"\n", pos)
+        pos = end if nl == -1 else nl + 1
+    blank = pos
+    while blank < end and buf[blank] in b"\r\n \t":
+        blank += 1
+    if buf.startswith(b"--", blank):
+        nl = buf.find(b"\n", blank, blank + 1024)
+        line = buf[blank + 2 : nl if nl != -1 else min(end, blank + 1024)].rstrip()
+        if line and b":" not in line[:1]:
+            boundary = line.decode("utf-8", "replace")
+            problems.add(
+                "missing-headers",
+                "The message has no header block and starts with a boundary line; "
+                "read as a multipart with that boundary.",
+            )
+            return Part(
+                buf=buf,
+                body_start=blank,
+                end=end,
+                head="",
+                content_type="multipart/mixed",
+                params={"boundary": boundary},
+                depth=0,
+                explicit_type=False,
+            )
+    if blank > pos and blank < end and buf.find(b"\n", pos, blank) != -1:
+        problems.add("leading-blank-lines", "Blank lines precede the first header field.")
+        pos = buf.rfind(b"\n", pos, blank) + 1
+    return make_part(buf, pos, end, depth=0, problems=problems, limits=limits)
+
+
+def _delimiter_lines(
+    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
+) -> list[tuple[int, int, bool]]:
+    """(start of line, end of its line break, is close-delimiter) per delimiter line.
+
+    RFC 2046 §5.1.1::
+
+        dash-boundary   := "--" boundary
+        delimiter       := CRLF dash-boundary
+        close-delimiter := delimiter "--"
+        ; each followed by transport-padding (LWSP) and CRLF
+
+    ``bytes.find`` for the fixed ``LF "--" boundary`` marker scans in C
+    (a pattern compiled per boundary costs more than it saves on small
+    reports); only lines that begin with the marker are looked at here.
+    Lines that begin with it but are not delimiters (an inner boundary
+    that extends the outer one) count against ``max_parts``, so a body of
+    such lines cannot cost unbounded work.
+    """
+    marker = b"\n--" + boundary
+    width = len(marker)
+    found: list[tuple[int, int, bool]] = []
+    misses = 0
+    pos: int | None
+    if buf.startswith(marker[1:], start):
+        pos = start - 1  # a delimiter on the very first line: no LF before it (-1 at 0)
+    else:
+        pos = buf.find(marker, max(start - 1, 0), end)
+        pos = None if pos == -1 else pos
+    while pos is not None:
+        tail = _DELIMITER_TAIL.match(buf, pos + width, end)
+        if tail is None:
+            misses += 1
+            if misses > limits.max_parts:
+                raise _limit(f"more than {limits.max_parts} lines that look like delimiters")
+        else:
+            closing = tail.group(1) is not None
+            found.append((pos + 1, tail.end(), closing))
+            if closing or len(found) > limits.max_parts:
+                break
+        nxt = buf.find(marker, pos + width, end)
+        pos = None if nxt == -1 else nxt
+    return found
+
+
+def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> list[Part]:
+    """The body parts of multipart *part*, in order (preamble and epilogue dropped).
+
+    Tolerated, each noted where it matters: a boundary that begins with
+    ``-`` (Java mail), transport padding after a delimiter, a missing
+    close-delimiter (the last part runs to the end; a defect), a missing
+    final line break.
+    """
+    _check_depth(part.depth + 1, limits)
+    boundary = part.params.get("boundary", "").rstrip(" ")
+    if not boundary:
+        problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
+        return []
+    buf, start, end = part.buf, part.body_start, part.end
+    lines = _delimiter_lines(buf, boundary.encode("utf-8", "surrogateescape"), start, end, limits)
+    if not lines:
+        problems.add(
+            "missing-boundary", f"No delimiter line for boundary {boundary[:70]!r} was found."
+        )
+        return []
+    budget.count(len(lines) - 1 if lines[-1][2] else len(lines))
+    spans: list[tuple[int, int]] = []
+    for (_, body, _), (line, _, _) in itertools.pairwise(lines):
+        # The line break before a delimiter belongs to the delimiter (§5.1.1).
+        cut = line - 1
+        if cut > body and buf[cut - 1] == 0x0D:
+            cut -= 1
+        spans.append((body, max(cut, body)))
+    if not lines[-1][2]:
+        problems.add(
+            "missing-close-delimiter",
+            f"The {part.content_type} part ends without its close-delimiter line.",
+        )
+        spans.append((lines[-1][1], end))
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    return [
+        make_part(
+            buf, s, e, depth=part.depth + 1, problems=problems, limits=limits, default=default
+        )
+        for s, e in spans
+    ]
+
+
+def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
+    """The message inside a message/rfc822 or message/global *part* (header block read)."""
+    buf, start, end = part.buf, part.body_start, part.end
+    if part.encoding in ("base64", "quoted-printable"):
+        # RFC 2046 §5.2.1 forbids encoding message/rfc822; some gateways do anyway.
+        buf = decode_body(part, problems)
+        start, end = 0, len(buf)
+    return make_part(buf, start, end, depth=part.depth + 1, problems=problems, limits=limits)
+
+
+def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[HeaderField, ...]:
+    """The header fields carried by a returned-original part, never its body.
+
+    For message/* the nested message's header block; for text/rfc822-headers
+    (RFC 6522 §4) the body itself, quoted-printable allowed.
+    """
+    buf, start, end = part.buf, part.body_start, part.end
+    if part.encoding in ("base64", "quoted-printable"):
+        # Decode no more than a header block can hold.
+        window = Part(
+            buf=buf,
+            body_start=start,
+            end=min(end, start + 2 * limits.max_header_bytes + 4),
+            head=part.head,
+            content_type=part.content_type,
+            params=part.params,
+            depth=part.depth,
+        )
+        buf = decode_body(window, problems)
+        start, end = 0, len(buf)
+    _check_depth(part.depth + 1, limits)
+    fields, _ = read_fields(buf, start, end, problems, limits)
+    return fields
+
+
+def is_message(part: Part) -> bool:
+    return part.content_type in _MESSAGE_TYPES
+
+
+def field_pairs(fields: Sequence[HeaderField]) -> list[tuple[str, str]]:
+    return [(f.name, f.value) for f in fields]

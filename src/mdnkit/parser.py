@@ -1,0 +1,452 @@
+"""Reading reports: find the report part in a message and build an MDN or a DSN.
+
+:func:`parse` is the entry point.  It reads the MIME structure with the
+fast reader of :mod:`mdnkit._mime`, finds the report part wherever a real
+sender put it (RFC 6522 §1 lets ``multipart/report`` nest: inside
+``multipart/signed`` for AS2, ``multipart/mixed`` for forwarded or
+resent reports), hands its text to the MDN or DSN field reader, and adds
+what every report has: the report message's own Message-ID, Date, From
+and Subject, the human-readable first part, the returned original's
+headers, and the evidence tying the report to a sent message
+(:class:`~mdnkit.MessageRef`).
+
+Receipts are evidence, not proof (RFC 8098 §6): every value is what the
+report *says*; :attr:`~mdnkit.MessageRef.by` says how strong the link to
+the sent message is.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import dataclasses
+import email.errors
+import email.header
+import re
+from collections.abc import Sequence
+
+from . import _mime
+from ._address import addr_spec
+from ._defects import Problems
+from ._dsn import dsn_values
+from ._grammar import Field, parse_date, parse_disposition, parse_msg_id
+from ._mdn import mdn_values
+from .errors import ParseError, RequestError
+from .limits import DEFAULT_LIMITS, Limits
+from .model import DSN, MDN, Headers, MessageRef, RefSource
+
+__all__ = ["parse", "parse_all", "parse_disposition"]
+
+# Report media types (RFC 8098 §3.1, RFC 3464 §2.1, RFC 6533 §5-§6) ->
+# (kind, UTF-8 form).  RFC 6533 §4.4: a global form under report-type
+# delivery-status (or disposition-notification) is the same report.
+_REPORT_TYPES = {
+    "message/disposition-notification": ("mdn", False),
+    "message/global-disposition-notification": ("mdn", True),
+    "message/delivery-status": ("dsn", False),
+    "message/global-delivery-status": ("dsn", True),
+}
+# RFC 6522 §3 third part, RFC 6533 §6.3-§6.4 global forms.
+_ORIGINAL_TYPES = frozenset(
+    ("message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers")
+)
+# Not a registered type, but MailSite and others send it for the third part.
+_BOGUS_ORIGINAL = "message/rfc822-headers"
+_ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multipart/mixed"))
+_ANGLE_ID = re.compile(r"<[^<>]*>")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Found:
+    """A report part, the multipart holding it, and the message it belongs to."""
+
+    part: _mime.Part
+    kind: str
+    utf8: bool
+    message: _mime.Part  # the nearest enclosing message (its headers describe the report)
+    container: _mime.Part | None  # the multipart holding the report part
+    siblings: tuple[_mime.Part, ...]
+    index: int
+
+
+def parse(
+    data: object,
+    *,
+    strict: bool = False,
+    content_type: str | None = None,
+    limits: Limits | None = None,
+) -> MDN | DSN | None:
+    """The first report in *data*, or None when *data* is not a report.
+
+    *data* is ``bytes`` (or ``bytearray``, ``memoryview``), ``str`` or an
+    ``email.message.Message``.  "First" is the report part at the
+    shallowest nesting, first in document order: a DSN returned inside
+    a DSN (a bounce of a bounce) never wins over the outer one.
+
+    *content_type* is the Content-Type of a body whose headers travelled
+    apart (an AS2 MDN over HTTP).  Lenient by default: problems become
+    ``report.defects``; ``strict=True`` raises them as
+    :class:`~mdnkit.ParseError` (an ``ExceptionGroup`` when several).
+    Going over a bound of *limits* always raises ``ParseError`` with code
+    ``limit-exceeded``.
+    """
+    reports = _parse(data, strict=strict, content_type=content_type, limits=limits, first=True)
+    return reports[0] if reports else None
+
+
+def parse_all(
+    data: object,
+    *,
+    strict: bool = False,
+    content_type: str | None = None,
+    limits: Limits | None = None,
+) -> tuple[MDN | DSN, ...]:
+    """Every report in *data*, in the order :func:`parse` ranks them.
+
+    Some clients send several read receipts in one message (a
+    ``multipart/parallel`` of ``multipart/report`` parts).  Reports inside
+    a returned original are not counted.  More than ``limits.max_reports``
+    reports is a ``limit-exceeded`` ParseError.
+    """
+    return _parse(data, strict=strict, content_type=content_type, limits=limits, first=False)
+
+
+def _parse(
+    data: object,
+    *,
+    strict: bool,
+    content_type: str | None,
+    limits: Limits | None,
+    first: bool,
+) -> tuple[MDN | DSN, ...]:
+    if limits is None:
+        limits = DEFAULT_LIMITS
+    elif not isinstance(limits, Limits):
+        raise RequestError(f"limits must be a mdnkit.Limits, not {type(limits).__name__}")
+    if content_type is not None and not isinstance(content_type, str):
+        raise RequestError(f"content_type must be a str, not {type(content_type).__name__}")
+    buf = _mime.to_bytes(data, limits)
+    problems = Problems()
+    root = _mime.read_message(buf, problems, limits, content_type=content_type)
+    if not (root.maintype in ("multipart", "message") or root.content_type in _REPORT_TYPES):
+        # Not a report: decided from the top-level header block alone.
+        return ()
+    budget = _mime.Budget(limits)
+    found = _find(root, problems, limits, budget, first=first)
+    reports: list[MDN | DSN] = []
+    for item in found:
+        own = copy.deepcopy(problems) if len(found) > 1 else problems
+        report = _build(item, own, limits, budget)
+        if strict:
+            own.raise_if_any()
+        reports.append(report)
+    return tuple(reports)
+
+
+# ---------------------------------------------------------------------------
+# Finding report parts
+
+
+def _find(
+    root: _mime.Part, problems: Problems, limits: Limits, budget: _mime.Budget, *, first: bool
+) -> list[_Found]:
+    """Report parts, shallowest first, then in document order.
+
+    A breadth-first walk with an explicit queue: no recursion, so nesting
+    depth costs nothing but ``max_depth``.  A multipart that holds a
+    report part is not searched further: its other parts are the human
+    text and the returned original, and a report inside a returned
+    original is someone else's.  Message parts are opened only when the
+    walk reaches them (a forwarded report).
+    """
+    found: list[_Found] = []
+    if root.content_type in _REPORT_TYPES:
+        kind, utf8 = _REPORT_TYPES[root.content_type]
+        return [
+            _Found(
+                part=root, kind=kind, utf8=utf8, message=root, container=None, siblings=(), index=0
+            )
+        ]
+    queue: collections.deque[tuple[_mime.Part, _mime.Part]] = collections.deque([(root, root)])
+    while queue:
+        part, message = queue.popleft()
+        if _mime.is_message(part):
+            inner = _mime.open_message(part, problems, limits)
+            if inner.content_type in _REPORT_TYPES:
+                kind, utf8 = _REPORT_TYPES[inner.content_type]
+                found.append(
+                    _Found(
+                        part=inner,
+                        kind=kind,
+                        utf8=utf8,
+                        message=inner,
+                        container=None,
+                        siblings=(),
+                        index=0,
+                    )
+                )
+            elif inner.maintype in ("multipart", "message"):
+                queue.append((inner, inner))
+        elif part.maintype == "multipart":
+            kids = _mime.children(part, problems, limits, budget)
+            reports = _report_children(part, kids, problems)
+            if reports:
+                found.extend(
+                    _Found(
+                        part=kid,
+                        kind=_REPORT_TYPES[kid.content_type][0],
+                        utf8=_REPORT_TYPES[kid.content_type][1],
+                        message=message,
+                        container=part,
+                        siblings=tuple(kids),
+                        index=index,
+                    )
+                    for index, kid in reports
+                )
+            else:
+                queue.extend(
+                    (kid, message) for kid in kids if kid.maintype in ("multipart", "message")
+                )
+        if found and first:
+            return found[:1]
+        if len(found) > limits.max_reports:
+            raise ParseError(
+                f"The message has more than {limits.max_reports} reports; refused.",
+                code="limit-exceeded",
+            )
+    return found
+
+
+def _report_children(
+    part: _mime.Part, kids: list[_mime.Part], problems: Problems
+) -> list[tuple[int, _mime.Part]]:
+    """The report parts among *kids*, with defects for a container that misnames them."""
+    reports = [(i, kid) for i, kid in enumerate(kids) if kid.content_type in _REPORT_TYPES]
+    report_type = part.params.get("report-type", "").strip().lower()
+    if part.content_type != "multipart/report":
+        if reports:
+            problems.add(
+                "not-multipart-report",
+                f"The report part is inside {part.content_type}, not multipart/report "
+                "(RFC 6522 §3).",
+                field="Content-Type",
+            )
+        return reports
+    if not reports:
+        # The second part without a Content-Type header defaults to
+        # text/plain (RFC 2045 §5.2); report-type still says what it is.
+        wanted = f"message/{report_type}"
+        if len(kids) >= 2 and not kids[1].explicit_type and wanted in _REPORT_TYPES:
+            problems.add(
+                "missing-content-type",
+                f"The second part of the multipart/report has no Content-Type; "
+                f"read as {wanted} from report-type.",
+                field="Content-Type",
+            )
+            return [(1, kids[1]._replace(content_type=wanted))]
+        return []
+    subtype = reports[0][1].content_type.partition("/")[2]
+    if not report_type:
+        problems.add(
+            "missing-report-type",
+            "The multipart/report has no report-type parameter (RFC 6522 §3); "
+            f"read as {subtype} from the report part.",
+            field="Content-Type",
+        )
+    elif subtype not in (report_type, f"global-{report_type}"):
+        problems.add(
+            "wrong-report-type",
+            f"report-type is {report_type[:60]!r} but the report part is "
+            f"{reports[0][1].content_type}; read by the part's type.",
+            field="Content-Type",
+        )
+    return reports
+
+
+# ---------------------------------------------------------------------------
+# Building reports
+
+
+def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budget) -> MDN | DSN:
+    text = _report_text(item, problems, limits)
+    common = _report_values(item, problems, limits, budget)
+    original = common["original_headers"]
+    if item.kind == "mdn":
+        header_fields = [
+            Field(f.name, f.value, f.line)
+            for f in item.part.fields(problems, limits)
+            if not f.name.lower().startswith("content-")
+        ]
+        values = mdn_values(text, problems, limits, header_fields=header_fields)
+        ref = _message_ref(values.get("original_message_id"), None, original, item, problems)
+        return MDN(**values, **common, message_ref=ref, defects=problems.defects())  # type: ignore[arg-type]
+    values = dsn_values(text, problems, limits, utf8=item.utf8)
+    envelope = values.get("original_envelope_id")
+    ref = _message_ref(None, envelope, original, item, problems)
+    return DSN(**values, **common, message_ref=ref, defects=problems.defects())  # type: ignore[arg-type]
+
+
+def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
+    """The report part's body as text.
+
+    RFC 3464 §2.1 and RFC 8098 §3.1 ask for 7-bit text; 8-bit bodies are
+    read as UTF-8 (the RFC 6533 global forms are UTF-8 by definition) and
+    bytes that are not UTF-8 become U+FFFD, with a defect.
+    """
+    raw = _mime.decode_body(item.part, problems, max_bytes=limits.max_report_bytes)
+    if len(raw) > limits.max_report_bytes:
+        raise ParseError(
+            f"The report part is larger than {limits.max_report_bytes} bytes; refused.",
+            code="limit-exceeded",
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.add(
+            "non-utf8-report",
+            f"The report part is not valid UTF-8 (first bad byte at offset {exc.start}); "
+            "undecodable bytes were replaced.",
+            field="Content-Type",
+        )
+        return raw.decode("utf-8", "replace")
+
+
+def _report_values(
+    item: _Found, problems: Problems, limits: Limits, budget: _mime.Budget
+) -> dict[str, object]:
+    """What every report has: the report message's own headers, first and third parts."""
+
+    def header(name: str) -> str | None:
+        # The message's header block first; a nested multipart/report part
+        # sometimes carries its own Message-ID (Delta Chat).
+        value = item.message.header(name)
+        if value is None and item.container is not None and item.container is not item.message:
+            value = item.container.header(name)
+        return value
+
+    message_id = header("message-id")
+    date = header("date")
+    sender = header("from")
+    subject = header("subject")
+    return {
+        "message_id": parse_msg_id(message_id, problems, field="Message-ID")
+        if message_id
+        else None,
+        "date": parse_date(date, problems, field="Date") if date else None,
+        "sender": addr_spec(sender) if sender else None,
+        "subject": _decode_subject(subject, problems) if subject is not None else None,
+        "human_text": _human_text(item, problems, limits, budget),
+        "original_headers": _original_headers(item, problems, limits),
+    }
+
+
+def _decode_subject(value: str, problems: Problems) -> str:
+    """RFC 2047 encoded words decoded; charsets read through :func:`_mime.decode_text`."""
+    if "=?" not in value:
+        return value
+    try:
+        chunks = email.header.decode_header(value)
+    except (email.errors.HeaderParseError, ValueError, LookupError):
+        problems.add(
+            "malformed-encoded-word", "The Subject has a broken encoded word.", field="Subject"
+        )
+        return value
+    out: list[str] = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            out.append(chunk)
+        else:
+            out.append(_mime.decode_text(chunk, charset or "utf-8", problems, field="Subject"))
+    return "".join(out)
+
+
+def _human_text(
+    item: _Found, problems: Problems, limits: Limits, budget: _mime.Budget
+) -> str | None:
+    """The first part of the report, decoded; in a multipart/alternative, its first text/plain."""
+    if item.container is None or item.index == 0 or not item.siblings:
+        return None
+    node = item.siblings[0]
+    while node.content_type in _ALTERNATIVES:
+        kids = _mime.children(node, problems, limits, budget)
+        plain = [k for k in kids if k.content_type == "text/plain"]
+        nested = [k for k in kids if k.content_type in _ALTERNATIVES]
+        if plain:
+            node = plain[0]
+        elif nested:
+            node = nested[0]
+        else:
+            return None
+    if node.maintype != "text":
+        return None
+    if node.body_size > limits.max_report_bytes:
+        problems.add(
+            "human-text-too-large",
+            f"The human-readable part is larger than {limits.max_report_bytes} bytes; not read.",
+        )
+        return None
+    raw = _mime.decode_body(node, problems)
+    return _mime.decode_text(raw, node.params.get("charset"), problems, field="Content-Type")
+
+
+def _original_headers(item: _Found, problems: Problems, limits: Limits) -> Headers | None:
+    """Headers of the returned original (RFC 6522 §3 third part), body never read."""
+    if item.container is None or item.index + 1 >= len(item.siblings):
+        return None
+    part = item.siblings[item.index + 1]
+    if part.content_type == _BOGUS_ORIGINAL:
+        problems.add(
+            "bogus-original-type",
+            "The returned original is labelled message/rfc822-headers, which does not "
+            "exist; read as text/rfc822-headers.",
+            field="Content-Type",
+        )
+    elif part.content_type not in _ORIGINAL_TYPES:
+        return None
+    return Headers(_mime.field_pairs(_mime.headers_only(part, problems, limits)))
+
+
+def _message_ref(
+    original_message_id: object,
+    envelope_id: object,
+    original: object,
+    item: _Found,
+    problems: Problems,
+) -> MessageRef | None:
+    """The evidence tying the report to a sent message, strongest first.
+
+    1. the MDN's Original-Message-ID (RFC 8098 §3.2.5);
+    2. the Message-ID of the returned original (RFC 6522 §3 third part);
+    3. the report's In-Reply-To (RFC 5322 §3.6.4; Outlook sets it and no
+       Original-Message-ID);
+    4. the last id of the report's References;
+    5. a DSN's Original-Envelope-Id (RFC 3464 §2.2.1), with no message id.
+    """
+    if isinstance(original_message_id, str) and original_message_id:
+        return MessageRef(original_message_id, RefSource.ORIGINAL_MESSAGE_ID)
+    if isinstance(original, Headers):
+        value = original.get("message-id")
+        if value:
+            found = parse_msg_id(value, problems, field="Message-ID")
+            if found:
+                return MessageRef(found, RefSource.ATTACHED_ORIGINAL)
+    in_reply_to = item.message.header("in-reply-to")
+    if in_reply_to:
+        ids = _ANGLE_ID.findall(in_reply_to)
+        found = parse_msg_id(ids[0] if ids else in_reply_to, problems, field="In-Reply-To")
+        if found:
+            return MessageRef(found, RefSource.IN_REPLY_TO)
+    references = item.message.header("references")
+    if references:
+        ids = _ANGLE_ID.findall(references)
+        last = ids[-1] if ids else (references.split() or [""])[-1]
+        found = parse_msg_id(last, problems, field="References") if last else None
+        if found:
+            return MessageRef(found, RefSource.REFERENCES)
+    if isinstance(envelope_id, str) and envelope_id:
+        return MessageRef(None, RefSource.ENVELOPE_ID, envelope_id=envelope_id)
+    return None
+
+
+def _fields(fields: Sequence[_mime.HeaderField]) -> list[Field]:
+    return [Field(f.name, f.value, f.line) for f in fields]
