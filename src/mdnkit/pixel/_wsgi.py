@@ -1,0 +1,175 @@
+"""The pixel endpoint: a PEP 3333 application that always answers with a GIF.
+
+Every GET or HEAD gets the same 1x1 transparent GIF and the same headers,
+whatever the path: a forged, tampered, expired or garbage token is not told
+apart from a genuine one, so the endpoint is no oracle for guessing tokens.
+Only a genuine token whose id the tracker knows records an event.  Nothing
+the request does may raise out of the application: a failing store is
+logged and the GIF still sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from ..events import Event, EventType, Source, make_event_id
+from ._classify import DEFAULT_PREFETCH_SECONDS, Classification, OpenKind, explain
+from ._token import TOKEN_LENGTH, Signer
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from . import TrackerLike
+
+__all__ = ["GIF", "PixelApp"]
+
+log = logging.getLogger("mdnkit.pixel")
+
+# The smallest transparent GIF: GIF89a, 1x1, a 2-colour table, a Graphic
+# Control Extension marking colour 0 transparent, one LZW-coded pixel.
+GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
+    b"!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+# Longer paths are answered at once without looking at them: a genuine one
+# is the mount prefix plus 52 characters.
+MAX_PATH = 512
+_SUFFIX = ".gif"
+_NO_CACHE = [
+    # Every open must reach us: no browser, proxy or CDN may keep the image.
+    ("Cache-Control", "no-store, no-cache, must-revalidate, private, max-age=0"),
+    ("Pragma", "no-cache"),  # HTTP/1.0 caches (RFC 9111 §5.4)
+    ("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+_GIF_HEADERS = [("Content-Type", "image/gif"), ("Content-Length", str(len(GIF))), *_NO_CACHE]
+_405_HEADERS = [
+    ("Allow", "GET, HEAD"),
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", "0"),
+    *_NO_CACHE,
+]
+# A user agent is stored, not trusted: bounded so a hostile one cannot fill the store.
+_MAX_USER_AGENT = 512
+
+ClientAddress = Literal["truncate", "full", "drop"]
+
+
+class PixelApp:
+    """The WSGI callable (see :meth:`mdnkit.pixel.Pixel.wsgi_app`)."""
+
+    def __init__(
+        self,
+        tracker: TrackerLike,
+        signer: Signer,
+        *,
+        clock: Callable[[], datetime],
+        client_address: ClientAddress,
+        trust_forwarded: bool,
+        prefetch_seconds: float = DEFAULT_PREFETCH_SECONDS,
+    ) -> None:
+        self._tracker = tracker
+        self._signer = signer
+        self._clock = clock
+        self._client_address = client_address
+        self._trust_forwarded = trust_forwarded
+        self._prefetch_seconds = prefetch_seconds
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", list(_405_HEADERS))
+            return [b""]
+        try:
+            self._record(environ, method)
+        except Exception:  # never let the server see an error: the GIF still goes out
+            log.exception("pixel hit not recorded")
+        start_response("200 OK", list(_GIF_HEADERS))
+        return [b"" if method == "HEAD" else GIF]
+
+    def _record(self, environ: WSGIEnvironment, method: str) -> None:
+        path = environ.get("PATH_INFO", "")
+        if not isinstance(path, str) or len(path) > MAX_PATH or not path.endswith(_SUFFIX):
+            return
+        # The token is the last path segment, whatever prefix a proxy or a
+        # mount point put before it: the MAC, not the path, makes it genuine.
+        token = path[path.rfind("/") + 1 : -len(_SUFFIX)]
+        if len(token) != TOKEN_LENGTH:
+            return
+        token_id = self._signer.verify(token)
+        if token_id is None:
+            return
+        target = self._tracker.resolve_token(token_id)
+        if target is None:
+            log.warning("genuine pixel token %s unknown to the tracker", token_id)
+            return
+        message_id, recipient = target
+        now = self._clock()
+        sent = self._tracker.sent(message_id)
+        since = (now - sent.sent_at).total_seconds() if sent is not None else None
+        user_agent = str(environ.get("HTTP_USER_AGENT", ""))[:_MAX_USER_AGENT]
+        if method == "HEAD":
+            # A HEAD asks whether the image exists without showing it.
+            verdict = Classification(
+                kind=OpenKind.SCANNER, reason="a HEAD request checks the image without showing it"
+            )
+        else:
+            verdict = explain(
+                user_agent, seconds_since_sent=since, prefetch_seconds=self._prefetch_seconds
+            )
+        detail = {"open_kind": str(verdict.kind), "reason": verdict.reason, "method": method}
+        if user_agent:
+            detail["user_agent"] = user_agent
+        address = self._address(environ)
+        if address is not None:
+            detail["client_address"] = address
+        # Each hit is its own event (the tracker counts opens), so the id
+        # takes a random nonce besides the token and the time.
+        self._tracker.add(
+            Event(
+                event_id=make_event_id("pixel", token_id, now.isoformat(), secrets.token_hex(8)),
+                type=EventType.OPENED,
+                source=Source.PIXEL,
+                message_id=message_id,
+                recipient=recipient,
+                timestamp=now,
+                automatic=verdict.automatic,
+                correlated_by="token",
+                detail=detail,
+            )
+        )
+
+    def _address(self, environ: WSGIEnvironment) -> str | None:
+        if self._client_address == "drop":
+            return None
+        raw = str(environ.get("REMOTE_ADDR", ""))
+        if self._trust_forwarded:
+            forwarded = str(environ.get("HTTP_X_FORWARDED_FOR", ""))
+            # The right-most entry was added by our own proxy; the ones to
+            # its left are whatever the client chose to send.
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            if hops:
+                raw = hops[-1]
+        return client_address(raw, self._client_address)
+
+
+def client_address(raw: str, mode: ClientAddress) -> str | None:
+    """*raw* as stored: the /24 (IPv4) or /48 (IPv6) network, the address, or None."""
+    if mode == "drop" or len(raw) > 64:
+        return None
+    try:
+        address = ipaddress.ip_address(raw.strip().strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if mode == "full":
+        return str(address)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
