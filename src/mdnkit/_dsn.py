@@ -46,7 +46,7 @@ from ._grammar import (
     strip_comments,
 )
 from .errors import ParseError
-from .limits import Limits
+from .limits import DEFAULT_LIMITS, Limits
 from .model import Diagnostic, DSNAction, DSNRecipient, Headers
 from .statuscodes import parse_status
 
@@ -103,7 +103,7 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
             "empty-delivery-status",
             "The delivery-status part has no fields: no recipient can be read",
         )
-        return {**_per_message_values((), Problems()), "recipients": (), "utf8": utf8}
+        return {**_per_message_values((), Problems(), limits), "recipients": (), "utf8": utf8}
     per_message, recipient_groups = _regroup(groups, problems, limits)
     return _values(per_message, recipient_groups, problems, limits, utf8=utf8)
 
@@ -116,13 +116,13 @@ def _values(
     *,
     utf8: bool,
 ) -> dict[str, Any]:
-    values = _per_message_values(per_message, problems)
+    values = _per_message_values(per_message, problems, limits)
     if not recipient_groups and (per_message or problems):
         problems.add(
             "no-recipients",
             "The delivery-status part has no per-recipient group (RFC 3464 §2.1 asks for one)",
         )
-    values["recipients"] = tuple(_recipient(group, problems) for group in recipient_groups)
+    values["recipients"] = tuple(_recipient(group, problems, limits) for group in recipient_groups)
     values["utf8"] = utf8
     return values
 
@@ -255,7 +255,9 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 # Per-message fields (RFC 3464 §2.2)
 
 
-def _per_message_values(fields: Sequence[Field], problems: Problems) -> dict[str, Any]:
+def _per_message_values(
+    fields: Sequence[Field], problems: Problems, limits: Limits
+) -> dict[str, Any]:
     values: dict[str, Any] = {
         "original_envelope_id": None,
         "reporting_mta": None,
@@ -278,9 +280,11 @@ def _per_message_values(fields: Sequence[Field], problems: Problems) -> dict[str
         if key == "original-envelope-id":
             values[attr] = _envelope_id(field, problems)
         elif key == "arrival-date":
-            values[attr] = parse_date(field.value, problems, field=field.name)
+            values[attr] = parse_date(field.value, problems, field=field.name, limits=limits)
         else:
-            values[attr] = parse_address_field(field.value, problems, field=field.name)
+            values[attr] = parse_address_field(
+                field.value, problems, field=field.name, limits=limits
+            )
     if "reporting-mta" not in seen:
         problems.add(
             "missing-reporting-mta",
@@ -326,7 +330,7 @@ def _envelope_id(field: Field, problems: Problems) -> str | None:
 # Per-recipient fields (RFC 3464 §2.3)
 
 
-def _recipient(fields: Sequence[Field], problems: Problems) -> DSNRecipient:
+def _recipient(fields: Sequence[Field], problems: Problems, limits: Limits) -> DSNRecipient:
     values: dict[str, Any] = {}
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -341,17 +345,19 @@ def _recipient(fields: Sequence[Field], problems: Problems) -> DSNRecipient:
         seen.add(key)
         attr = key.replace("-", "_")
         if key in ("original-recipient", "final-recipient", "remote-mta"):
-            values[attr] = parse_address_field(field.value, problems, field=field.name)
+            values[attr] = parse_address_field(
+                field.value, problems, field=field.name, limits=limits
+            )
         elif key == "action":
-            values[attr] = parse_action(field.value, problems, field=field.name)
+            values[attr] = parse_action(field.value, problems, field=field.name, limits=limits)
         elif key == "status":
-            values[attr] = parse_status(field.value, problems, field=field.name)
+            values[attr] = parse_status(field.value, problems, field=field.name, limits=limits)
         elif key == "diagnostic-code":
             values["diagnostic_code"] = parse_diagnostic(field.value, problems, field=field.name)
         elif key == "final-log-id":
             values[attr] = " ".join(field.value.split()) or None
         else:  # last-attempt-date, will-retry-until
-            values[attr] = parse_date(field.value, problems, field=field.name)
+            values[attr] = parse_date(field.value, problems, field=field.name, limits=limits)
     recipient = DSNRecipient(**values, extension_fields=Headers(extensions))
     _check_recipient(recipient, seen, problems)
     return recipient
@@ -400,7 +406,7 @@ def _duplicate(field: Field, problems: Problems) -> None:
 
 
 def parse_action(
-    value: str, problems: Problems, *, field: str = "Action"
+    value: str, problems: Problems, *, field: str = "Action", limits: Limits = DEFAULT_LIMITS
 ) -> DSNAction | str | None:
     """``action-field = "Action" ":" action-value`` (RFC 3464 §2.3.3).
 
@@ -413,7 +419,7 @@ def parse_action(
     unregistered word (``failure``, ``deliverable``) is kept lower-cased,
     with an ``unregistered-action`` defect; an empty value gives None.
     """
-    text, _comments = strip_comments(value, problems, field=field)
+    text, _comments = strip_comments(value, problems, field=field, limits=limits)
     word = " ".join(text.split()).lower()
     if not word:
         problems.add("empty-action", "The Action field is empty", field=field, source=value)

@@ -27,6 +27,7 @@ from types import MappingProxyType
 
 from ._defects import Problems
 from ._grammar import strip_comments
+from .limits import DEFAULT_LIMITS, Limits
 from .model import StatusCode
 
 __all__ = [
@@ -310,7 +311,9 @@ def describe(code: str) -> str | None:
     return CLASSES[klass]
 
 
-def parse_status(value: str, problems: Problems, *, field: str = "Status") -> StatusCode | None:
+def parse_status(
+    value: str, problems: Problems, *, field: str = "Status", limits: Limits = DEFAULT_LIMITS
+) -> StatusCode | None:
     """Read a DSN ``Status`` field value (RFC 3464 §2.3.4).
 
     ::
@@ -337,7 +340,7 @@ def parse_status(value: str, problems: Problems, *, field: str = "Status") -> St
 
     None only for an empty value.
     """
-    text, comments = strip_comments(value, problems, field=field)
+    text, comments = strip_comments(value, problems, field=field, limits=limits)
     text = text.strip()
     if not text:
         problems.add(
