@@ -18,8 +18,10 @@ Correlation, in order (each event says which rule tied it):
    the report's ``From``, else the message's only recipient.
    ``event.detail["recipient_by"]`` says which (``final-recipient``,
    ``original-recipient``, ``from``, ``only-recipient``; ``token`` for the
-   pixel; ``unlisted`` when the address named is not among the recipients
-   recorded -- an alias or a list member -- and is kept as reported).
+   pixel; ``reported`` for an event given to :meth:`Tracker.add` that
+   names only its ``recipient``; ``unlisted`` when the address named is
+   not among the recipients recorded -- an alias or a list member -- and
+   is kept as reported).
 
 A receipt that cannot be tied is kept as *unmatched* (``message_id`` None,
 ``detail["ref_message_id"]`` and ``detail["ref_by"]`` saying what it
