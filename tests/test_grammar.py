@@ -633,6 +633,20 @@ DISPOSITIONS = [
         id="as2-warning-text-as-written",
     ),
     pytest.param(
+        'automatic-action/MDN-sent-automatically; processed/error: a (why) "b, c" d, x-more',
+        Disposition(
+            **AUTO, type=DispositionType.PROCESSED, modifiers=('error: a "b, c" d', "x-more")
+        ),
+        ["as2-modifier"],
+        id="as2-text-comment-removed-quoted-comma-kept",
+    ),
+    pytest.param(
+        "automatic-action/MDN-sent-automatically; processed/warning:",
+        Disposition(**AUTO, type=DispositionType.PROCESSED, modifiers=("warning:",)),
+        ["as2-modifier"],
+        id="as2-empty-text",
+    ),
+    pytest.param(
         "automatic-action/MDN-sent-automatically; failed/failure: sender-equals-receiver",
         Disposition(
             **AUTO, type=DispositionType.FAILED, modifiers=("failure: sender-equals-receiver",)

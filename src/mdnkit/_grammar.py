@@ -121,34 +121,32 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     groups: list[list[Field]] = []
     group: list[Field] = []
-    # The field being read: name, first line number, value pieces, size.
+    # The field being read: name, first line number, value (first line and
+    # folded lines), size in bytes.
     name: str | None = None
     start = 0
-    pieces: list[str] = []
+    head = ""
+    folded: list[str] = []
     size = 0
     count = 0
-
-    def finish() -> None:
-        nonlocal name
-        if name is not None:
-            group.append(Field(name, "".join(pieces).strip(), start))
-            name = None
-
+    max_bytes = limits.max_line_bytes
     for number, line in enumerate(lines, 1):
-        if len(line) > limits.max_line_bytes // 4:
-            _check_size(line, limits, number)
-        if not line.strip():
-            finish()
+        if not line or line.isspace():
+            if name is not None:
+                value = head + "".join(folded) if folded else head
+                group.append(Field(name, value.strip(), start))
+                name = None
             if group:
                 groups.append(group)
                 group = []
             continue
+        text = line
         if line[0] in _WSP:
             if name is not None:
-                size += len(line)
-                if size > limits.max_line_bytes // 4:
-                    _check_size("".join(pieces) + line, limits, start)
-                pieces.append(line)
+                size += len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))
+                if size > max_bytes:
+                    raise _too_long(limits, start)
+                folded.append(line)
                 continue
             problems.add(
                 "orphan-continuation",
@@ -156,9 +154,13 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
                 source=line,
                 position=0,
             )
-        match = _FIELD_LINE.match(line.lstrip(_WSP))
+            text = line.lstrip(_WSP)
+        if name is not None:
+            value = head + "".join(folded) if folded else head
+            group.append(Field(name, value.strip(), start))
+            name = None
+        match = _FIELD_LINE.match(text)
         if match is None:
-            finish()
             problems.add(
                 "not-a-field",
                 f"Line {number} is not a 'name: value' field; skipped",
@@ -166,7 +168,9 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
                 position=0,
             )
             continue
-        finish()
+        size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise _too_long(limits, number)
         count += 1
         if count > limits.max_report_fields:
             raise ParseError(
@@ -175,27 +179,28 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
             )
         name = match.group(1)
         start = number
-        pieces = [line.lstrip(_WSP)[match.end() :]]
-        size = len(pieces[0])
-    finish()
+        head = text[match.end() :]
+        folded = []
+    if name is not None:
+        value = head + "".join(folded) if folded else head
+        group.append(Field(name, value.strip(), start))
     if group:
         groups.append(group)
     return groups
 
 
-def _check_size(text: str, limits: Limits, line: int) -> None:
-    if len(text.encode("utf-8", "surrogatepass")) > limits.max_line_bytes:
-        raise ParseError(
-            f"The field at line {line} is longer than {limits.max_line_bytes} bytes",
-            code="limit-exceeded",
-        )
+def _too_long(limits: Limits, line: int) -> ParseError:
+    return ParseError(
+        f"The field at line {line} is longer than {limits.max_line_bytes} bytes",
+        code="limit-exceeded",
+    )
 
 
 # ---------------------------------------------------------------------------
 # Comments and quoted strings (RFC 5322 §3.2.2, §3.2.4)
 
 _COMMENT_STOP = re.compile(r"[()\\]")
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*("|\\?\Z)', re.DOTALL)
+_QUOTED = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*("|\\?\Z)', re.DOTALL)
 _COMMENT_OR_QUOTE = re.compile(r'[("]')
 
 
@@ -336,49 +341,68 @@ def tokenize(
     *problems* None, an unclosed comment or quoted string raises
     :class:`ParseError`.
     """
-    tokens: list[Token] = []
-    comments: list[str] = []
-    pos = 0
-    end = len(value)
-    while pos < end:
-        match = _TOKEN.match(value, pos)
-        assert match is not None  # '.' with DOTALL matches any character
-        kind = match.lastgroup
-        if kind == "wsp":
-            pos = match.end()
-        elif kind == "comment":
-            pos, comment = _read_comment(value, pos, problems, field, limits)
-            comments.append(comment)
-        elif kind == "quote":
-            stop = _read_quoted(value, pos, problems, field)
-            tokens.append(Token("quoted", value[pos:stop], pos, stop))
-            pos = stop
-        else:
-            assert kind is not None
-            tokens.append(Token(kind, match.group(), pos, match.end()))
-            pos = match.end()
-    tokens.append(Token("end", "", end, end))
-    return tokens, tuple(comments)
+    scanner = _Scanner(value, problems, field, limits)
+    tokens = [scanner.take()]
+    while tokens[-1].kind != "end":
+        tokens.append(scanner.take())
+    return tokens, tuple(scanner.comments)
 
 
-class _Cursor:
-    """Walks the tokens of one value; builds ParseErrors that point into it."""
+_TEXT_STOP = re.compile(r'[(",]')
 
-    __slots__ = ("_index", "field", "source", "tokens")
 
-    def __init__(self, source: str, tokens: list[Token], field: str | None) -> None:
+class _Scanner:
+    """Reads tokens on demand, so a parse that fails early stops early.
+
+    Also builds the ParseErrors of a parse: they point into the value.
+    """
+
+    __slots__ = ("_last_end", "_next", "_pos", "comments", "field", "limits", "problems", "source")
+
+    def __init__(
+        self, source: str, problems: Problems | None, field: str | None, limits: Limits
+    ) -> None:
         self.source = source
-        self.tokens = tokens
+        self.problems = problems
         self.field = field
-        self._index = 0
+        self.limits = limits
+        self.comments: list[str] = []
+        self._pos = 0  # where the next token is looked for
+        self._last_end = 0  # end of the last token taken
+        self._next: Token | None = None
+
+    def _scan(self) -> Token:
+        value, pos, end = self.source, self._pos, len(self.source)
+        while pos < end:
+            match = _TOKEN.match(value, pos)
+            assert match is not None  # '.' with DOTALL matches any character
+            kind = match.lastgroup
+            if kind == "wsp":
+                pos = match.end()
+            elif kind == "comment":
+                pos, comment = _read_comment(value, pos, self.problems, self.field, self.limits)
+                self.comments.append(comment)
+            elif kind == "quote":
+                stop = _read_quoted(value, pos, self.problems, self.field)
+                self._pos = stop
+                return Token("quoted", value[pos:stop], pos, stop)
+            else:
+                assert kind is not None
+                self._pos = match.end()
+                return Token(kind, match.group(), pos, match.end())
+        self._pos = end
+        return Token("end", "", end, end)
 
     def peek(self) -> Token:
-        return self.tokens[self._index]
+        if self._next is None:
+            self._next = self._scan()
+        return self._next
 
     def take(self) -> Token:
-        token = self.tokens[self._index]
+        token = self.peek()
+        self._next = None
         if token.kind != "end":
-            self._index += 1
+            self._last_end = token.end
         return token
 
     def at(self, char: str) -> bool:
@@ -387,7 +411,38 @@ class _Cursor:
 
     def here(self) -> int:
         """Where something missing was expected: just after the last token read."""
-        return self.tokens[self._index - 1].end if self._index else 0
+        return self._last_end
+
+    def text_to_comma(self) -> str:
+        """The free text up to the next ',' outside quotes and comments.
+
+        Comments in it are removed (and then its white space runs become
+        single spaces); otherwise it is as written, trimmed.  Jumps from
+        delimiter to delimiter with the regex engine: plain text costs no
+        Python step per character.
+        """
+        assert self._next is None, "text_to_comma() follows take()"
+        value, start = self.source, self._pos
+        pos = start
+        while True:
+            match = _TEXT_STOP.search(value, pos)
+            if match is None or match.group() == ",":
+                stop_at = len(value) if match is None else match.start()
+                break
+            if match.group() == "(":
+                pos, comment = _read_comment(
+                    value, match.start(), self.problems, self.field, self.limits
+                )
+                self.comments.append(comment)
+            else:
+                pos = _read_quoted(value, match.start(), self.problems, self.field)
+        text, comments = strip_comments(value[start:stop_at], Problems(), limits=self.limits)
+        if comments:
+            text = " ".join(text.split())
+        self._pos = stop_at
+        if text:
+            self._last_end = stop_at
+        return text
 
     def error(self, message: str, position: int) -> ParseError:
         return ParseError(message, source=self.source, position=position, field=self.field)
@@ -434,11 +489,10 @@ def parse_disposition(
           manual-action MDN-sent-manually; displayed
                        ^
     """
-    tokens, _ = tokenize(text, problems, field=field, limits=limits)
-    return _parse_disposition_field(_Cursor(text, tokens, field), problems)
+    return _parse_disposition_field(_Scanner(text, problems, field, limits), problems)
 
 
-def _parse_disposition_field(cur: _Cursor, problems: Problems | None) -> Disposition:
+def _parse_disposition_field(cur: _Scanner, problems: Problems | None) -> Disposition:
     """RFC 8098 §3.2.6::
 
     disposition-field = "Disposition" ":" OWS disposition-mode OWS ";"
@@ -467,7 +521,7 @@ def _parse_disposition_field(cur: _Cursor, problems: Problems | None) -> Disposi
     )
 
 
-def _parse_disposition_mode(cur: _Cursor) -> tuple[ActionMode, SendingMode]:
+def _parse_disposition_mode(cur: _Scanner) -> tuple[ActionMode, SendingMode]:
     """RFC 8098 §3.2.6::
 
     disposition-mode = action-mode OWS "/" OWS sending-mode
@@ -477,7 +531,7 @@ def _parse_disposition_mode(cur: _Cursor) -> tuple[ActionMode, SendingMode]:
     return action_mode, _parse_sending_mode(cur)
 
 
-def _parse_action_mode(cur: _Cursor) -> ActionMode:
+def _parse_action_mode(cur: _Scanner) -> ActionMode:
     """RFC 8098 §3.2.6.1::
 
     action-mode = "manual-action" / "automatic-action"
@@ -497,7 +551,7 @@ def _parse_action_mode(cur: _Cursor) -> ActionMode:
     return mode
 
 
-def _parse_sending_mode(cur: _Cursor) -> SendingMode:
+def _parse_sending_mode(cur: _Scanner) -> SendingMode:
     """RFC 8098 §3.2.6.1::
 
     sending-mode = "MDN-sent-manually" / "MDN-sent-automatically"
@@ -519,7 +573,7 @@ def _parse_sending_mode(cur: _Cursor) -> SendingMode:
     return mode
 
 
-def _parse_disposition_type(cur: _Cursor, problems: Problems | None) -> DispositionType | str:
+def _parse_disposition_type(cur: _Scanner, problems: Problems | None) -> DispositionType | str:
     """RFC 8098 §3.2.6.2 (RFC 2298 §3.2.6.2 and RFC 4130 §7.4.3 add two)::
 
     disposition-type = "displayed" / "deleted" / "dispatched" /
@@ -553,7 +607,7 @@ def _parse_disposition_type(cur: _Cursor, problems: Problems | None) -> Disposit
     return known
 
 
-def _parse_disposition_modifier(cur: _Cursor, problems: Problems | None) -> str:
+def _parse_disposition_modifier(cur: _Scanner, problems: Problems | None) -> str:
     """RFC 8098 §3.2.6.3, and RFC 4130 §7.4.3's forms with text::
 
     disposition-modifier = "error" / disposition-modifier-extension
@@ -578,12 +632,8 @@ def _parse_disposition_modifier(cur: _Cursor, problems: Problems | None) -> str:
         return name
     cur.take()
     # The text runs to the next ',' or the end, as written (RFC 4130 §7.4.3
-    # lets it hold any TEXT); only the white space and comments around it go.
-    first = cur.peek()
-    last_end = first.start
-    while cur.peek().kind != "end" and not cur.at(","):
-        last_end = cur.take().end
-    modifier = f"{name}: {cur.source[first.start : last_end]}".rstrip()
+    # lets it hold any TEXT, and says nothing may be assumed about it).
+    modifier = f"{name}: {cur.text_to_comma()}".rstrip()
     if problems is not None:
         problems.add(
             "as2-modifier",
