@@ -766,6 +766,42 @@ def test_duplicate_recipient_field_that_does_not_start_a_recipient() -> None:
     )
 
 
+def test_glued_recipient_takes_its_original_recipient_along() -> None:
+    # RFC 3464 Appendix A puts Original-Recipient before Final-Recipient: when
+    # recipients are glued together, the Original-Recipient just before a
+    # second Final-Recipient starts the next recipient.
+    values = read(
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822;one@example.org\nAction: failed\nStatus: 5.0.0\n"
+        "Original-Recipient: rfc822;alias@example.org\n"
+        "Final-Recipient: rfc822;two@example.org\nAction: failed\nStatus: 5.1.1\n"
+    )
+    assert [(r.original_recipient, r.address) for r in values["recipients"]] == [
+        (None, "one@example.org"),
+        (rfc822("alias@example.org"), "two@example.org"),
+    ]
+    assert codes(values) == ["missing-blank-line"]
+
+
+def test_per_message_field_in_a_recipient_group() -> None:
+    values = read(
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822;jane@example.org\nAction: failed\nStatus: 5.0.0\n"
+        "Arrival-Date: Tue, 14 Mar 2023 09:12:44 -0400\n"
+    )
+    assert values["recipients"][0].extension_fields == Headers(
+        [("Arrival-Date", "Tue, 14 Mar 2023 09:12:44 -0400")]
+    )
+    assert values["defects"] == (
+        Defect(
+            "misplaced-field",
+            "Arrival-Date describes the message but sits in a recipient group (line 6); "
+            "kept with the recipient's extension fields",
+            "Arrival-Date",
+        ),
+    )
+
+
 # ---------------------------------------------------------------------------
 # Bounds
 
@@ -779,6 +815,25 @@ def test_too_many_recipients_is_refused() -> None:
     assert (caught.value.code, str(caught.value)) == (
         "limit-exceeded",
         "More than 4 recipient groups in one DSN",
+    )
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Reporting-MTA: dns; mx.example.org\n\nAction: {} failed\n",
+        "Reporting-MTA: dns; mx.example.org\n\nStatus: 5.0.0 {}\n",
+        "Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; a@b.example {}\n",
+        "Reporting-MTA: {} dns; mx.example.org\n\nFinal-Recipient: rfc822; a@b.example\n",
+    ],
+)
+def test_comment_nesting_is_bounded(template: str) -> None:
+    text = template.format("(" * 5 + "x" + ")" * 5)
+    with pytest.raises(ParseError) as caught:
+        read(text, limits=Limits(max_comment_depth=4))
+    assert (caught.value.code, caught.value.message) == (
+        "limit-exceeded",
+        "Comments nested deeper than 4",
     )
 
 

@@ -337,6 +337,13 @@ def _recipient(fields: Sequence[Field], problems: Problems, limits: Limits) -> D
     for field in fields:
         key = field.name.lower()
         if key not in _PER_RECIPIENT or key == "localized-diagnostic":
+            if key in _PER_MESSAGE:
+                problems.add(
+                    "misplaced-field",
+                    f"{field.name} describes the message but sits in a recipient group "
+                    f"(line {field.line}); kept with the recipient's extension fields",
+                    field=field.name,
+                )
             extensions.append((field.name, field.value))
             continue
         if key in seen:
