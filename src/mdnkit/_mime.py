@@ -96,6 +96,7 @@ class Part(NamedTuple):
     body_start: int
     end: int
     head: str
+    lowered: str  # "\n" + head.lower(), for find_field
     content_type: str
     params: dict[str, str]
     depth: int
@@ -103,7 +104,7 @@ class Part(NamedTuple):
 
     def header(self, name: str) -> str | None:
         """The first value of field *name* (any case), unfolded, or None."""
-        return find_field(self.head, name)
+        return find_field(self.head, name, self.lowered)
 
     def header_all(self, name: str) -> list[str]:
         if not self.head:
@@ -339,16 +340,16 @@ def _unfold(value: str) -> str:
     return value.strip(" \t\r")
 
 
-def find_field(head: str, name: str) -> str | None:
+def find_field(head: str, name: str, index: str | None = None) -> str | None:
     """The first value of field *name* in the header block *head*, or None.
 
     A case-insensitive pattern has no literal prefix for the regex engine
-    to skip to, so this lower-cases the block once and lets ``str.find``
-    do the scanning.
+    to skip to, so the block is lower-cased once (*index*, which a
+    :class:`Part` keeps) and ``str.find`` does the scanning.
     """
     if not head:
         return None
-    lower = "\n" + head.lower()
+    lower = "\n" + head.lower() if index is None else index
     key = "\n" + name.lower()
     pos = lower.find(key)
     while pos != -1:
@@ -408,6 +409,20 @@ def parse_content_type(
         )
         media, usable = default, False
     raw: dict[str, str] = {}
+    if '"' not in rest and "*" not in rest:
+        # The common case (no quoting, no RFC 2231): plain splitting.
+        for segment in rest.split(";"):
+            pname, eq, pval = segment.partition("=")
+            pname = pname.strip().lower()
+            if eq and pname and " " not in pname:
+                raw.setdefault(pname, pval.strip())
+            elif segment.strip():
+                problems.add(
+                    "malformed-content-type",
+                    f"Junk {segment.strip()[:60]!r} in the Content-Type parameters was ignored.",
+                    field="Content-Type",
+                )
+        return media, raw, usable
     pos = 0
     while pos < len(rest):
         m = _PARAM.match(rest, pos)
@@ -590,13 +605,15 @@ def make_part(
     """Read the header block of the entity at ``buf[start:end]``."""
     _check_depth(depth, limits)
     head, body_start = _read_head(buf, start, end, limits)
-    value = find_field(head, "content-type")
+    index = "\n" + head.lower()
+    value = find_field(head, "content-type", index)
     media, params, explicit = parse_content_type(value, problems, default=default)
     return Part(
         buf=buf,
         body_start=body_start,
         end=end,
         head=head,
+        lowered=index,
         content_type=media,
         params=params,
         depth=depth,
@@ -623,7 +640,14 @@ def read_message(
         media, params, _ = parse_content_type(content_type, problems)
         head = "Content-Type: " + content_type.replace("\r", "").replace("\n", "")
         return Part(
-            buf=buf, body_start=0, end=end, head=head, content_type=media, params=params, depth=0
+            buf=buf,
+            body_start=0,
+            end=end,
+            head=head,
+            lowered="\n" + head.lower(),
+            content_type=media,
+            params=params,
+            depth=0,
         )
     pos = 0
     if buf.startswith(_BOM):
@@ -650,6 +674,7 @@ def read_message(
                 body_start=blank,
                 end=end,
                 head="",
+                lowered="",
                 content_type="multipart/mixed",
                 params={"boundary": boundary},
                 depth=0,
@@ -773,6 +798,7 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[Header
             body_start=start,
             end=min(end, start + 2 * limits.max_header_bytes + 4),
             head=part.head,
+            lowered=part.lowered,
             content_type=part.content_type,
             params=part.params,
             depth=part.depth,
