@@ -77,14 +77,14 @@ def parse_keys(text: str) -> list[bytes]:
         if not item:
             continue
         kind, _, value = item.partition(":") if ":" in item else ("", "", item)
+        if kind not in ("", "hex", "base64"):
+            raise RequestError(f"key {index}: unknown encoding {kind!r} (use hex: or base64:)")
         try:
             if kind == "hex" or (not kind and _HEX.match(value)):
                 key = bytes.fromhex(value)
-            elif kind in ("base64", ""):
+            else:
                 padded = value + "=" * (-len(value) % 4)
                 key = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-            else:
-                raise RequestError(f"key {index}: unknown encoding {kind!r} (use hex: or base64:)")
         except (ValueError, binascii.Error) as exc:
             raise RequestError(f"key {index} is neither valid hex nor valid base64") from exc
         keys.append(key)
