@@ -272,6 +272,9 @@ REGISTRY: Mapping[str, Detail] = MappingProxyType({d.code: d for d in _DETAILS})
 # breaks the 3-digit bound is reported as such, not as "not a code at all".
 _CODE = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)")
 _MAX_SUBCODE_DIGITS = 3
+# The code as RFC 3464 wants it: class 2, 4 or 5, no leading zeros.  The
+# common case, checked first; everything else goes the long way.
+_WELL_FORMED = re.compile(r"[245]\.(?:0|[1-9][0-9]{0,2})\.(?:0|[1-9][0-9]{0,2})")
 
 
 def _split(code: str) -> tuple[int, int, int] | None:
@@ -342,6 +345,9 @@ def parse_status(
     """
     text, comments = strip_comments(value, problems, field=field, limits=limits)
     text = text.strip()
+    comment = " ".join(comments) or None
+    if _WELL_FORMED.fullmatch(text):
+        return StatusCode(code=text, comment=comment)
     if not text:
         problems.add(
             "empty-status", "The Status field is empty", field=field, source=value, position=0
@@ -349,7 +355,6 @@ def parse_status(
         return None
     head, _, tail = text.partition(" ")
     tail = tail.strip()
-    comment = " ".join(comments) or None
     parts = _split(head)
     if parts is None or parts[0] not in CLASSES:
         problems.add(
