@@ -531,6 +531,10 @@ class RecipientStatus:
     sources: tuple[Source, ...] = ()
     events: int = 0
 
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict: enums as strings, datetimes as ISO 8601."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MessageStatus:
@@ -546,7 +550,29 @@ class MessageStatus:
     recipients: tuple[RecipientStatus, ...]
     unattributed: tuple[Event, ...] = ()
 
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict, counts included."""
+        sent = self.sent
+        return {
+            "message_id": self.message_id,
+            "sent": None
+            if sent is None
+            else {f.name: _plain(getattr(sent, f.name)) for f in dataclasses.fields(sent)},
+            "counts": {
+                "recipients": len(self.recipients),
+                "delivered": self.delivered,
+                "failed": self.failed,
+                "delayed": self.delayed,
+                "displayed": self.displayed,
+                "read": self.read,
+                "opened": self.opened,
+            },
+            "recipients": [r.to_dict() for r in self.recipients],
+            "unattributed": [e.to_dict() for e in self.unattributed],
+        }
+
     def recipient(self, address: str) -> RecipientStatus | None:
+        """The row for *address* (compared as the tracker compares), or None."""
         normal = _address.normalize(address)
         return next((r for r in self.recipients if r.recipient == normal), None)
 
@@ -604,6 +630,16 @@ def _message_status(
         recipients=rows,
         unattributed=tuple(sorted(unattributed, key=_order)),
     )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, EventType | Source):
+        return str(value)
+    return value
 
 
 def _order(event: Event) -> tuple[datetime, str]:
