@@ -1,0 +1,647 @@
+"""The MIME reader: header blocks, Content-Type, bodies, boundaries, bounds."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+
+from mdnkit import _mime
+from mdnkit._defects import Problems
+from mdnkit.errors import ParseError, RequestError
+from mdnkit.limits import DEFAULT_LIMITS, Limits
+from mdnkit.model import Defect
+
+
+def fields_of(text: bytes) -> tuple[list[tuple[str, str, int]], bytes, tuple[Defect, ...]]:
+    problems = Problems()
+    fields, body = _mime.read_fields(text, 0, len(text), problems, DEFAULT_LIMITS)
+    return [tuple(f) for f in fields], text[body:], problems.defects()  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------
+# Header blocks (RFC 5322 §2.2)
+
+HEADER_VECTORS = [
+    (
+        "LF, any case, no space after colon",
+        b"content-TYPE:text/plain\nX-A:  b  \n\nbody",
+        [("content-TYPE", "text/plain", 1), ("X-A", "b", 2)],
+        b"body",
+    ),
+    (
+        "CRLF",
+        b"Subject: hi\r\nFrom: a@b\r\n\r\nbody\r\n",
+        [("Subject", "hi", 1), ("From", "a@b", 2)],
+        b"body\r\n",
+    ),
+    (
+        "folding removes the line break only (RFC 5322 §2.2.3)",
+        b"Content-Type: multipart/report;\r\n\treport-type=delivery-status;\r\n"
+        b"        boundary=x\r\nTo: z\r\n\r\n",
+        [
+            (
+                "Content-Type",
+                "multipart/report;\treport-type=delivery-status;        boundary=x",
+                1,
+            ),
+            ("To", "z", 4),
+        ],
+        b"",
+    ),
+    (
+        "white space before the colon (RFC 5322 §4.5.3 obsolete syntax)",
+        b"Subject : old\n\n",
+        [("Subject", "old", 1)],
+        b"",
+    ),
+    (
+        "empty value",
+        b"X-Direct-Final-Destination-Delivery:\nTo: a\n\n",
+        [("X-Direct-Final-Destination-Delivery", "", 1), ("To", "a", 2)],
+        b"",
+    ),
+    ("a part with no header fields starts with a blank line", b"\r\nbody", [], b"body"),
+    ("LF form of the same", b"\nbody", [], b"body"),
+    (
+        "no blank line at all: the block runs to the end",
+        b"A: 1\nB: 2",
+        [("A", "1", 1), ("B", "2", 2)],
+        b"",
+    ),
+    (
+        "first line is not a field: no header block, nothing lost",
+        b"Your message was received.\n\nMore text.",
+        [],
+        b"Your message was received.\n\nMore text.",
+    ),
+    (
+        "mixed LF and CRLF (AS2 headers glued on a CRLF body)",
+        b"message-id: <a@b>\nContent-Type: text/plain\r\n\r\nbody",
+        [("message-id", "<a@b>", 1), ("Content-Type", "text/plain", 2)],
+        b"body",
+    ),
+    (
+        "raw UTF-8 (RFC 6532) is decoded",
+        "Subject: Grüße\n\n".encode(),
+        [("Subject", "Grüße", 1)],
+        b"",
+    ),
+    (
+        "legacy 8-bit text is kept octet for octet",
+        b"Subject: Gr\xfc\xdfe\n\n",
+        [("Subject", "Grüße", 1)],
+        b"",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "body"),
+    [v[1:] for v in HEADER_VECTORS],
+    ids=[v[0] for v in HEADER_VECTORS],
+)
+def test_header_block(text: bytes, fields: list[tuple[str, str, int]], body: bytes) -> None:
+    got_fields, got_body, defects = fields_of(text)
+    assert (got_fields, got_body, defects) == (fields, body, ())
+
+
+def test_malformed_header_line_is_recorded_and_skipped() -> None:
+    got_fields, body, defects = fields_of(b"To: a\nthis line has no colon\nFrom: b\n\nx")
+    assert (got_fields, body) == ([("To", "a", 1), ("From", "b", 3)], b"x")
+    assert defects == (
+        Defect("malformed-header", "A header line is not a 'name: value' field; it was skipped."),
+    )
+
+
+def test_find_field_is_case_insensitive_and_unfolds() -> None:
+    head = "Subject: a\nREPORT-X :  one\n two\nx-report-x: three"
+    assert _mime.find_field(head, "report-x") == "one two"
+    assert _mime.find_field(head, "Subject") == "a"
+    assert _mime.find_field(head, "ject") is None
+    assert _mime.find_field("", "Subject") is None
+
+
+# ---------------------------------------------------------------------------
+# Content-Type (RFC 2045 §5.1, RFC 2231)
+
+CONTENT_TYPES = [
+    ("text/plain", "text/plain", {}),
+    (
+        'multipart/report; report-type=disposition-notification; boundary="abc def"',
+        "multipart/report",
+        {"report-type": "disposition-notification", "boundary": "abc def"},
+    ),
+    (
+        'Multipart/Report;Report-Type=Disposition-Notification;boundary="_=1Sterling"',
+        "multipart/report",
+        {"report-type": "Disposition-Notification", "boundary": "_=1Sterling"},
+    ),
+    ("message/delivery-status;", "message/delivery-status", {}),
+    (
+        "message/disposition-notification; charset=UTF-8",
+        "message/disposition-notification",
+        {"charset": "UTF-8"},
+    ),
+    (
+        "multipart/report;\treport-type=delivery-status;        boundary=x",
+        "multipart/report",
+        {"report-type": "delivery-status", "boundary": "x"},
+    ),
+    ('text/plain; name="a \\"quoted\\" name"', "text/plain", {"name": 'a "quoted" name'}),
+    ('text/plain; name="unterminated', "text/plain", {"name": "unterminated"}),
+    (
+        "application/x-stuff; title*0*=us-ascii'en'This%20is%20; title*1=\"fun\"",
+        "application/x-stuff",
+        {"title": "This is fun"},
+    ),
+    ("text/plain; title*=utf-8''%E2%82%AC%20rate", "text/plain", {"title": "€ rate"}),
+    (
+        'text/plain; title*1="two"; title*0="one "',
+        "text/plain",
+        {"title": "one two"},
+    ),
+    ("text/plain (a comment); charset=us-ascii", "text/plain", {"charset": "us-ascii"}),
+]
+
+
+@pytest.mark.parametrize(("value", "media", "params"), CONTENT_TYPES)
+def test_content_type(value: str, media: str, params: dict[str, str]) -> None:
+    problems = Problems()
+    assert _mime.parse_content_type(value, problems) == (media, params, True)
+    assert problems.defects() == ()
+
+
+def test_content_type_junk_inside_the_value() -> None:
+    # Tiscali put the transfer encoding inside the Content-Type value.
+    problems = Problems()
+    got = _mime.parse_content_type("text/rfc822-headers; Content-Transfer-Encoding: 8bit", problems)
+    assert got == ("text/rfc822-headers", {}, True)
+    assert problems.defects() == (
+        Defect(
+            "malformed-content-type",
+            "Junk 'Content-Transfer-Encoding: 8bit' in the Content-Type parameters was ignored.",
+            "Content-Type",
+        ),
+    )
+
+
+def test_content_type_without_subtype_falls_back() -> None:
+    problems = Problems()
+    assert _mime.parse_content_type("text", problems) == ("text/plain", {}, False)
+    assert problems.defects() == (
+        Defect(
+            "malformed-content-type",
+            "Content-Type 'text' is not type/subtype; read as text/plain.",
+            "Content-Type",
+        ),
+    )
+
+
+def test_missing_content_type_is_the_default() -> None:
+    assert _mime.parse_content_type(None, Problems()) == ("text/plain", {}, False)
+    assert _mime.parse_content_type(None, Problems(), default="message/rfc822") == (
+        "message/rfc822",
+        {},
+        False,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Bodies (RFC 2045 §6)
+
+
+def part_of(text: bytes) -> _mime.Part:
+    return _mime.make_part(text, 0, len(text), depth=0, problems=Problems(), limits=DEFAULT_LIMITS)
+
+
+BODIES = [
+    (b"Content-Transfer-Encoding: base64\n\naGVsbG8g\nd29ybGQ=\n", b"hello world", ()),
+    (b"Content-Transfer-Encoding: BASE64\n\naGVsbG8gd29ybGQ\n", b"hello world", ()),
+    (
+        b"Content-Transfer-Encoding: base64\n\naGVs*bG8g!d29y\nbGQ=\n",
+        b"hello world",
+        (
+            Defect(
+                "malformed-base64",
+                "2 characters outside the base64 alphabet were ignored.",
+                "Content-Transfer-Encoding",
+            ),
+        ),
+    ),
+    (
+        b"Content-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQx\nZ",
+        b"hello world1",
+        (
+            Defect(
+                "malformed-base64",
+                "The base64 body ends with a stray character; it was dropped.",
+                "Content-Transfer-Encoding",
+            ),
+        ),
+    ),
+    (
+        b"Content-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe=\n und\n",
+        b"Gr\xfc\xdfe und\n",
+        (),
+    ),
+    (b"Content-Transfer-Encoding: 8bit\n\n\xc3\xa9t\xc3\xa9", b"\xc3\xa9t\xc3\xa9", ()),
+    (b"\nplain", b"plain", ()),
+    (
+        b"Content-Transfer-Encoding: x-uuencode-ish\n\nraw",
+        b"raw",
+        (),
+    ),
+    (
+        b"Content-Transfer-Encoding: rot13\n\nraw",
+        b"raw",
+        (
+            Defect(
+                "unknown-transfer-encoding",
+                "Unknown Content-Transfer-Encoding 'rot13'; body read as is.",
+                "Content-Transfer-Encoding",
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "body", "defects"), BODIES)
+def test_decode_body(text: bytes, body: bytes, defects: tuple[Defect, ...]) -> None:
+    problems = Problems()
+    assert _mime.decode_body(part_of(text), problems) == body
+    assert problems.defects() == defects
+
+
+def test_decode_body_bound_is_checked_before_decoding() -> None:
+    part = part_of(b"Content-Transfer-Encoding: base64\n\n" + b"QUFB" * 100)
+    with pytest.raises(ParseError) as info:
+        _mime.decode_body(part, Problems(), max_bytes=299)
+    assert (info.value.code, info.value.message) == (
+        "limit-exceeded",
+        "The message has a report part larger than 299 bytes; refused.",
+    )
+    assert _mime.decode_body(part, Problems(), max_bytes=300) == b"AAA" * 100
+
+
+TEXTS = [
+    (b"caf\xe9", "latin-1", "café", ()),
+    ("café".encode(), "UTF-8", "café", ()),
+    ("café".encode(), '"utf-8"', "café", ()),
+    ("café".encode(), "us-ascii", "café", ()),  # mislabelled 8-bit text
+    ("café".encode(), None, "café", ()),
+    (
+        b"abc",
+        "rot13",
+        "abc",
+        (Defect("unknown-charset", "Unknown charset 'rot13'; read as UTF-8.", "Content-Type"),),
+    ),
+    (
+        b"abc",
+        "idna",
+        "abc",
+        (Defect("unknown-charset", "Unknown charset 'idna'; read as UTF-8.", "Content-Type"),),
+    ),
+    (
+        b"caf\xe9",
+        "x-no-such-charset",
+        "caf\ufffd",
+        (
+            Defect(
+                "unknown-charset",
+                "Unknown charset 'x-no-such-charset'; read as UTF-8.",
+                "Content-Type",
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "charset", "text", "defects"), TEXTS)
+def test_decode_text(
+    data: bytes, charset: str | None, text: str, defects: tuple[Defect, ...]
+) -> None:
+    problems = Problems()
+    assert _mime.decode_text(data, charset, problems, field="Content-Type") == text
+    assert problems.defects() == defects
+
+
+# ---------------------------------------------------------------------------
+# Multipart (RFC 2046 §5.1.1)
+
+
+def split(
+    text: bytes, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[tuple[str, bytes]], tuple[Defect, ...]]:
+    problems = Problems()
+    root = _mime.read_message(text, problems, limits)
+    kids = _mime.children(root, problems, limits, _mime.Budget(limits))
+    return [(k.content_type, k.raw_body()) for k in kids], problems.defects()
+
+
+MULTIPARTS = [
+    (
+        "preamble, epilogue, CRLF",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\npreamble\r\n--b\r\n'
+        b"Content-Type: text/html\r\n\r\none\r\n--b\r\n\r\ntwo\r\n\r\n--b--\r\nepilogue\r\n",
+        [("text/html", b"one"), ("text/plain", b"two\r\n")],
+    ),
+    (
+        "boundary that begins with '-' (Java mail)",
+        b'Content-Type: multipart/mixed; boundary="----=_Part_1"\n\n------=_Part_1\n\none\n'
+        b"------=_Part_1\n\ntwo\n------=_Part_1--\n",
+        [("text/plain", b"one"), ("text/plain", b"two")],
+    ),
+    (
+        "transport padding after delimiters",
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b  \t\n\none\n--b-- \n",
+        [("text/plain", b"one")],
+    ),
+    (
+        "a line that extends the boundary is not a delimiter",
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--bb\nstill one\n--b--\n",
+        [("text/plain", b"one\n--bb\nstill one")],
+    ),
+    (
+        "empty parts",
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\n--b\n\nx\n--b--",
+        [("text/plain", b""), ("text/plain", b"x")],
+    ),
+    (
+        "multipart/digest parts default to message/rfc822 (RFC 2046 §5.1.5)",
+        b"Content-Type: multipart/digest; boundary=b\n\n--b\n\nSubject: x\n\nhi\n--b--\n",
+        [("message/rfc822", b"Subject: x\n\nhi")],
+    ),
+    (
+        "no final line break after the close-delimiter",
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--",
+        [("text/plain", b"one")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"), [v[1:] for v in MULTIPARTS], ids=[v[0] for v in MULTIPARTS]
+)
+def test_children(text: bytes, parts: list[tuple[str, bytes]]) -> None:
+    assert split(text) == (parts, ())
+
+
+def test_missing_close_delimiter() -> None:
+    text = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\n\ntwo\n"
+    assert split(text) == (
+        [("text/plain", b"one"), ("text/plain", b"two\n")],
+        (
+            Defect(
+                "missing-close-delimiter",
+                "The multipart/mixed part ends without its close-delimiter line.",
+            ),
+        ),
+    )
+
+
+def test_missing_boundary() -> None:
+    assert split(b"Content-Type: multipart/mixed\n\nbody") == (
+        [],
+        (Defect("missing-boundary", "A multipart/mixed part has no boundary parameter."),),
+    )
+    assert split(b"Content-Type: multipart/mixed; boundary=zz\n\nbody") == (
+        [],
+        (Defect("missing-boundary", "No delimiter line for boundary 'zz' was found."),),
+    )
+
+
+def test_children_agree_with_the_standard_library() -> None:
+    text = (
+        b"Content-Type: multipart/report; report-type=delivery-status;\r\n"
+        b' boundary="x.y/z"\r\n\r\n--x.y/z\r\n\r\nhuman\r\n--x.y/z\r\n'
+        b"Content-Type: text/x-status\r\n\r\nReporting-MTA: dns; a\r\n\r\n"
+        b"--x.y/z\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: s\r\n\r\n--x.y/z--\r\n"
+    )
+    std = email.message_from_bytes(text, policy=email.policy.compat32)
+    expected = [(p.get_content_type(), p.get_payload(decode=True)) for p in std.get_payload()]
+    assert split(text) == (expected, ())
+
+
+# ---------------------------------------------------------------------------
+# Top level
+
+
+READ_MESSAGE = [
+    (
+        "UTF-8 byte order mark",
+        b"\xef\xbb\xbfContent-Type: text/plain\n\nx",
+        ("text/plain", {}, b"x"),
+        (Defect("byte-order-mark", "The message starts with a UTF-8 byte order mark."),),
+    ),
+    (
+        "mbox From line",
+        b"From MAILER-DAEMON Fri Jul  8 12:08:34 2011\nContent-Type: message/rfc822\n\nx",
+        ("message/rfc822", {}, b"x"),
+        (),
+    ),
+    (
+        "leading blank lines",
+        b"\r\n\r\nContent-Type: text/html\r\n\r\nx",
+        ("text/html", {}, b"x"),
+        (Defect("leading-blank-lines", "Blank lines precede the first header field."),),
+    ),
+    (
+        "bare CR line ends",
+        b"Content-Type: multipart/mixed;\r boundary=q\r\r--q\r\rx\r--q--\r",
+        ("multipart/mixed", {"boundary": "q"}, b"--q\n\nx\n--q--\n"),
+        (),
+    ),
+    (
+        "no headers, first line is a boundary (AS2 payload)",
+        b"\n------=_Part_7\nContent-Type: text/plain\n\nx\n------=_Part_7--\n",
+        (
+            "multipart/mixed",
+            {"boundary": "----=_Part_7"},
+            b"------=_Part_7\nContent-Type: text/plain\n\nx\n------=_Part_7--\n",
+        ),
+        (
+            Defect(
+                "missing-headers",
+                "The message has no header block and starts with a boundary line; "
+                "read as a multipart with that boundary.",
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "defects"), [v[1:] for v in READ_MESSAGE], ids=[v[0] for v in READ_MESSAGE]
+)
+def test_read_message(
+    text: bytes, expected: tuple[str, dict[str, str], bytes], defects: tuple[Defect, ...]
+) -> None:
+    problems = Problems()
+    root = _mime.read_message(text, problems, DEFAULT_LIMITS)
+    assert (root.content_type, root.params, root.raw_body()) == expected
+    assert problems.defects() == defects
+
+
+def test_read_message_with_a_content_type_from_elsewhere() -> None:
+    problems = Problems()
+    root = _mime.read_message(
+        b"AS2-To: X\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+        problems,
+        DEFAULT_LIMITS,
+        content_type='multipart/signed; boundary="b"',
+    )
+    assert (root.content_type, root.params, root.body_start, root.header("content-type")) == (
+        "multipart/signed",
+        {"boundary": "b"},
+        0,
+        'multipart/signed; boundary="b"',
+    )
+    kids = _mime.children(root, problems, DEFAULT_LIMITS, _mime.Budget(DEFAULT_LIMITS))
+    assert [k.raw_body() for k in kids] == [b"x"]
+    assert problems.defects() == ()
+
+
+def test_open_message_and_headers_only() -> None:
+    text = (
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\n"
+        b"Message-ID: <orig@example.org>\nSubject: the original\n\n" + b"x" * 1000 + b"\n--b--\n"
+    )
+    problems = Problems()
+    root = _mime.read_message(text, problems, DEFAULT_LIMITS)
+    (kid,) = _mime.children(root, problems, DEFAULT_LIMITS, _mime.Budget(DEFAULT_LIMITS))
+    inner = _mime.open_message(kid, problems, DEFAULT_LIMITS)
+    assert (inner.depth, inner.header("message-id"), inner.body_size) == (
+        2,
+        "<orig@example.org>",
+        1000,
+    )
+    assert _mime.headers_only(kid, problems, DEFAULT_LIMITS) == (
+        _mime.HeaderField("Message-ID", "<orig@example.org>", 1),
+        _mime.HeaderField("Subject", "the original", 2),
+    )
+
+
+def test_headers_only_decodes_quoted_printable_headers() -> None:
+    # RFC 6522 §4: text/rfc822-headers may be QP-encoded when 8-bit.
+    part = part_of(
+        b"Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: quoted-printable\n\n"
+        b"Subject: Gr=C3=BC=C3=9Fe\nTo: a@b\n"
+    )
+    assert _mime.headers_only(part, Problems(), DEFAULT_LIMITS) == (
+        _mime.HeaderField("Subject", "Grüße", 1),
+        _mime.HeaderField("To", "a@b", 2),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+
+def test_to_bytes_accepts_the_documented_types() -> None:
+    raw = "Subject: é\n\nx".encode()
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert _mime.to_bytes(raw, DEFAULT_LIMITS) == raw
+    assert _mime.to_bytes(bytearray(raw), DEFAULT_LIMITS) == raw
+    assert _mime.to_bytes(memoryview(raw), DEFAULT_LIMITS) == raw
+    assert _mime.to_bytes(raw.decode(), DEFAULT_LIMITS) == raw
+    assert _mime.to_bytes(raw.decode("utf-8", "surrogateescape"), DEFAULT_LIMITS) == raw
+    assert _mime.to_bytes(msg, DEFAULT_LIMITS) == raw
+
+
+@pytest.mark.parametrize("value", [42, None, ["Subject: x"], object()])
+def test_to_bytes_rejects_other_types(value: object) -> None:
+    with pytest.raises(RequestError) as info:
+        _mime.to_bytes(value, DEFAULT_LIMITS)
+    assert str(info.value) == (
+        f"parse() reads bytes, str or email.message.Message, not {type(value).__name__}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Bounds: each bomb is refused with limit-exceeded
+
+
+def walk_all(text: bytes, limits: Limits) -> None:
+    """Read every multipart in *text*, as a parse_all would."""
+    problems = Problems()
+    budget = _mime.Budget(limits)
+    queue = [_mime.read_message(text, problems, limits)]
+    while queue:
+        part = queue.pop()
+        if part.maintype == "multipart":
+            queue.extend(_mime.children(part, problems, limits, budget))
+
+
+def refused(text: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    with pytest.raises(ParseError) as info:
+        walk_all(text, limits)
+    assert info.value.code == "limit-exceeded"
+    return info.value.message
+
+
+def test_bomb_header_line() -> None:
+    assert refused(b"Subject: " + b"x" * 10_000_000 + b"\r\n\r\nbody") == (
+        "The message has a header block longer than 1048576 bytes; refused."
+    )
+
+
+def test_bomb_folded_lines() -> None:
+    assert refused(b"X-Long: a\r\n" + b" b\r\n" * 1_000_000 + b"\r\nbody") == (
+        "The message has a header block longer than 1048576 bytes; refused."
+    )
+
+
+def test_long_field_within_the_block_bound() -> None:
+    assert refused(b"X-Long: a\n" + b" b\n" * 100_000 + b"\nbody") == (
+        "The message has a header field longer than 262144 bytes; refused."
+    )
+
+
+def test_too_many_fields() -> None:
+    assert refused(b"A: b\n" * 3000 + b"\nbody") == (
+        "The message has more than 2000 header fields in one block; refused."
+    )
+
+
+def test_bomb_nested_multiparts() -> None:
+    depth = 50_000
+    head = b"".join(
+        b"--n%d.\nContent-Type: multipart/mixed; boundary=n%d.\n\n" % (i, i + 1)
+        for i in range(depth)
+    )
+    text = b"Content-Type: multipart/mixed; boundary=n0.\n\n" + head
+    assert refused(text) == "The message has MIME parts nested more than 32 deep; refused."
+
+
+def test_bomb_many_parts() -> None:
+    text = b"Content-Type: multipart/mixed; boundary=b\n\n" + b"--b\n\nx\n" * 100_000 + b"--b--\n"
+    assert refused(text) == "The message has more than 10000 MIME parts; refused."
+
+
+def test_bomb_lines_that_look_like_delimiters() -> None:
+    text = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n" + b"--bx\n" * 20_000
+    assert refused(text) == (
+        "The message has more than 10000 lines that look like delimiters; refused."
+    )
+
+
+def test_parts_are_counted_across_the_message() -> None:
+    limits = Limits(max_parts=5)
+    inner = b"--i\n\nx\n--i\n\ny\n--i--\n"
+    text = (
+        b"Content-Type: multipart/mixed; boundary=o\n\n"
+        + b"".join(b"--o\nContent-Type: multipart/mixed; boundary=i\n\n" + inner for _ in range(2))
+        + b"--o--\n"
+    )
+    assert refused(text, limits) == "The message has more than 5 MIME parts; refused."
+
+
+def test_input_size() -> None:
+    with pytest.raises(ParseError) as info:
+        _mime.to_bytes(b"x" * 101, Limits(max_input_bytes=100))
+    assert (info.value.code, info.value.message) == (
+        "limit-exceeded",
+        "The message has more than 100 bytes; refused.",
+    )
