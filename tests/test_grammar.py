@@ -810,3 +810,55 @@ def test_parse_disposition_near_misses(value: str) -> None:
         assert error.source == value
         assert error.position is not None
         assert 0 <= error.position <= len(value)
+
+
+# ---------------------------------------------------------------------------
+# Properties: what a well-behaved generator writes is read back unchanged
+
+_LOCAL = st.text(alphabet="abcXYZ019._-+", min_size=1, max_size=10).filter(
+    lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s
+)
+_DOMAIN = st.lists(
+    st.text(alphabet="abcxyz019-", min_size=1, max_size=8), min_size=1, max_size=3
+).map(".".join)
+
+
+@given(
+    st.one_of(
+        st.builds(
+            lambda local, d: AddressField(type="rfc822", address=f"{local}@{d}"), _LOCAL, _DOMAIN
+        ),
+        st.builds(lambda d: AddressField(type="dns", address=d), _DOMAIN),
+    )
+)
+def test_address_field_round_trips(address: AddressField) -> None:
+    problems = Problems()
+    assert parse_address_field(str(address), problems, field="F") == address
+    assert not problems
+
+
+_NAMES = st.text(alphabet="ABCxyz-019", min_size=1, max_size=12)
+_VALUES = (
+    st.text(alphabet="abc XYZ;/,:<>@()019.", max_size=40)
+    .map(str.strip)
+    .filter(lambda v: "  " not in v)  # a fold there would leave a white-space-only line
+)
+
+
+@given(st.lists(st.lists(st.tuples(_NAMES, _VALUES), min_size=1, max_size=5), max_size=4))
+def test_folded_fields_read_back(groups: list[list[tuple[str, str]]]) -> None:
+    # Fold every value at its spaces (RFC 5322 §2.2.3), groups split by a blank line.
+    lines: list[str] = []
+    expected: list[list[Field]] = []
+    for group in groups:
+        read: list[Field] = []
+        for name, value in group:
+            read.append(Field(name, value, len(lines) + 1))
+            first, *rest = value.split(" ")
+            lines.append(f"{name}: {first}")
+            lines.extend(" " + piece for piece in rest)
+        lines.append("")
+        expected.append(read)
+    problems = Problems()
+    assert read_fields("\r\n".join(lines), problems, DEFAULT_LIMITS) == expected
+    assert not problems
