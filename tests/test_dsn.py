@@ -721,6 +721,12 @@ def test_encoded_recipient_block_is_decoded() -> None:
     }
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_encoded_recipient_block_with_other_line_ends(newline: str) -> None:
+    text = fixture("dsn_encoded_recipient_block.txt")
+    assert read(text.replace("\n", newline)) == read(text)
+
+
 def test_undecodable_encoded_block() -> None:
     values = read(
         "Reporting-MTA: dns; relay.example\nContent-Transfer-Encoding: base64\n\nQUJD=QUJD\n"

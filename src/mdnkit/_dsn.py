@@ -75,6 +75,8 @@ _STARTS_AGAIN = frozenset({"original-recipient", "final-recipient", "action", "s
 
 # A relay that re-encoded the part left its own MIME headers in the body.
 _STRAY_CTE = re.compile(r"content-transfer-encoding[ \t]*:[ \t]*base64[ \t]*", re.IGNORECASE)
+# Cheap test before the line-by-line pass (any line end: CRLF, LF, bare CR).
+_STRAY_CTE_ANYWHERE = re.compile(r"content-transfer-encoding[ \t]*:[ \t]*base64", re.IGNORECASE)
 _STRAY_HEADER = re.compile(r"content-(?:length|type|transfer-encoding)[ \t]*:", re.IGNORECASE)
 _BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]+")
 # RFC 3461 §4: xtext = *( xchar / hexchar ), hexchar = "+" 2(%x30-39 / %x41-46)
@@ -208,9 +210,10 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
     ``Content-Transfer-Encoding: base64`` and ``Content-length: 712`` lines,
     a blank line, and the per-recipient group as base64 lines.
     """
-    lines = text.splitlines()
-    if not any(_STRAY_CTE.fullmatch(line) for line in lines):
+    if _STRAY_CTE_ANYWHERE.search(text) is None:
         return text
+    # Not str.splitlines(): U+2028 and friends may sit inside UTF-8 values.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -246,7 +249,7 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
             "it was decoded and read",
         )
         out.append("")
-        out.extend(decoded.splitlines())
+        out.extend(decoded.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
         out.append("")
     return "\n".join(out) + "\n"
 
