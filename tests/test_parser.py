@@ -1,0 +1,814 @@
+"""parse() and parse_all(): where the report is, report-level values, evidence, modes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mdnkit
+from mdnkit import parser
+from mdnkit.errors import ParseError, RequestError
+from mdnkit.limits import Limits
+from mdnkit.model import (
+    DSN,
+    MDN,
+    ActionMode,
+    AddressField,
+    Defect,
+    Disposition,
+    DispositionType,
+    DSNAction,
+    Headers,
+    MessageRef,
+    RefSource,
+    SendingMode,
+)
+
+
+def crlf(text: str) -> bytes:
+    """A message written with LF in the source, sent with CRLF as on the wire."""
+    return text.replace("\n", "\r\n").encode()
+
+
+# RFC 8098 §9, verbatim (de-indented).
+RFC8098_EXAMPLE = """\
+Date: Wed, 20 Sep 1995 00:19:00 (EDT) -0400
+From: Joe Recipient <Joe_Recipient@example.com>
+Message-Id: <199509200019.12345@example.com>
+Subject: Disposition notification
+To: Jane Sender <Jane_Sender@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification;
+   boundary="RAA14128.773615765/example.com"
+
+--RAA14128.773615765/example.com
+
+The message sent on 1995 Sep 19 at 13:30:00 (EDT) -0400 to Joe
+Recipient <Joe_Recipient@example.com> with subject "First draft of
+report" has been displayed.
+This is no guarantee that the message has been read or understood.
+
+--RAA14128.773615765/example.com
+Content-Type: message/disposition-notification
+
+Reporting-UA: joes-pc.cs.example.com; Foomail 97.1
+Original-Recipient: rfc822;Joe_Recipient@example.com
+Final-Recipient: rfc822;Joe_Recipient@example.com
+Original-Message-ID: <199509192301.23456@example.org>
+Disposition: manual-action/MDN-sent-manually; displayed
+
+--RAA14128.773615765/example.com
+Content-Type: message/rfc822
+
+[original message optionally goes here]
+
+--RAA14128.773615765/example.com--
+"""
+
+DISPLAYED = Disposition(
+    action_mode=ActionMode.MANUAL,
+    sending_mode=SendingMode.MANUAL,
+    type=DispositionType.DISPLAYED,
+)
+JOE = AddressField("rfc822", "Joe_Recipient@example.com")
+
+
+def test_rfc8098_example() -> None:
+    assert mdnkit.parse(crlf(RFC8098_EXAMPLE)) == MDN(
+        message_ref=MessageRef("199509192301.23456@example.org", RefSource.ORIGINAL_MESSAGE_ID),
+        message_id="199509200019.12345@example.com",
+        date=datetime(1995, 9, 20, 0, 19, tzinfo=timezone(timedelta(hours=-4))),
+        sender="Joe_Recipient@example.com",
+        subject="Disposition notification",
+        human_text=(
+            "The message sent on 1995 Sep 19 at 13:30:00 (EDT) -0400 to Joe\r\n"
+            'Recipient <Joe_Recipient@example.com> with subject "First draft of\r\n'
+            'report" has been displayed.\r\n'
+            "This is no guarantee that the message has been read or understood.\r\n"
+        ),
+        # The third part holds a placeholder line, not a header block.
+        original_headers=Headers([]),
+        reporting_ua="joes-pc.cs.example.com; Foomail 97.1",
+        original_recipient=JOE,
+        final_recipient=JOE,
+        original_message_id="199509192301.23456@example.org",
+        disposition=DISPLAYED,
+    )
+
+
+def test_line_endings_do_not_matter() -> None:
+    expected = mdnkit.parse(crlf(RFC8098_EXAMPLE))
+    assert expected is not None
+    for raw in (RFC8098_EXAMPLE.encode(), RFC8098_EXAMPLE.replace("\n", "\r").encode()):
+        got = mdnkit.parse(raw)
+        assert got is not None
+        assert got.human_text == expected.human_text.replace(  # type: ignore[union-attr]
+            "\r\n", "\n"
+        )
+        assert got.__class__ is MDN
+        assert (got.message_ref, got.final_recipient, got.disposition, got.defects) == (  # type: ignore[union-attr]
+            expected.message_ref,
+            JOE,
+            DISPLAYED,
+            (),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Building blocks for the vectors below
+
+MDN_BODY = """\
+Reporting-UA: pc.example.com; Mailer 1.0
+Final-Recipient: rfc822; bob@example.com
+Original-Message-ID: <sent-1@example.org>
+Disposition: automatic-action/MDN-sent-automatically; displayed
+"""
+DSN_BODY = """\
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; bob@example.com
+Action: failed
+Status: 5.1.1
+"""
+
+
+def report(
+    body: str = MDN_BODY,
+    *,
+    part_type: str = "message/disposition-notification",
+    outer: str = "multipart/report; report-type=disposition-notification",
+    headers: str = "From: Bob <bob@example.com>\nMessage-ID: <report-1@example.com>\n",
+    human: str = "Content-Type: text/plain\n\nYour message was displayed.\n",
+    third: str = "",
+    boundary: str = "RB",
+) -> str:
+    """A report message (LF line ends) with the given pieces."""
+    text = f'{headers}Content-Type: {outer}; boundary="{boundary}"\n\n'
+    text += f"--{boundary}\n{human}\n"
+    text += f"--{boundary}\nContent-Type: {part_type}\n\n{body}\n"
+    if third:
+        text += f"--{boundary}\n{third}\n"
+    return text + f"--{boundary}--\n"
+
+
+def wrap(
+    inner: str, outer: str, *, before: str = "", after: str = "", boundary: str = "OUT"
+) -> str:
+    """*inner* (a whole message) as a part of a multipart of type *outer*."""
+    return (
+        f'From: relay@example.net\nContent-Type: {outer}; boundary="{boundary}"\n\n'
+        + (f"--{boundary}\n{before}\n" if before else "")
+        + f"--{boundary}\n{inner}\n"
+        + (f"--{boundary}\n{after}\n" if after else "")
+        + f"--{boundary}--\n"
+    )
+
+
+def summary(found: MDN | DSN | None) -> tuple[object, ...] | None:
+    """What identifies a report in the vectors: kind, recipient, evidence, defect codes."""
+    if found is None:
+        return None
+    if isinstance(found, MDN):
+        who = found.final_recipient.address if found.final_recipient else None
+    else:
+        who = found.recipients[0].address if found.recipients else None
+    return (
+        type(found).__name__,
+        who,
+        found.message_ref,
+        tuple(d.code for d in found.defects),
+    )
+
+
+SENT = MessageRef("sent-1@example.org", RefSource.ORIGINAL_MESSAGE_ID)
+ORIGINAL = "Content-Type: text/rfc822-headers\n\nMessage-ID: <orig-9@example.org>\nSubject: hi\n"
+ATTACHED = MessageRef("orig-9@example.org", RefSource.ATTACHED_ORIGINAL)
+BOUNCE_OF_BOUNCE = report(
+    DSN_BODY.replace("bob@", "outer@"),
+    part_type="message/delivery-status",
+    outer="multipart/report; report-type=delivery-status",
+    third="Content-Type: message/rfc822\n\n"
+    + report(
+        DSN_BODY.replace("bob@", "inner@"),
+        part_type="message/delivery-status",
+        outer="multipart/report; report-type=delivery-status",
+        headers="From: MAILER-DAEMON@example.net\nMessage-ID: <bounce-1@example.net>\n",
+        boundary="INNER",
+        third=ORIGINAL,
+    ),
+)
+# The outer report is about the inner bounce, whose Message-ID it returns.
+ABOUT_BOUNCE = MessageRef("bounce-1@example.net", RefSource.ATTACHED_ORIGINAL)
+
+WHERE = [
+    ("top-level multipart/report", report(), ("MDN", "bob@example.com", SENT, ())),
+    (
+        "inside multipart/mixed (Delta Chat, forwarded reports)",
+        wrap(report(headers=""), "multipart/mixed", before="Content-Type: text/plain\n\nFYI\n"),
+        ("MDN", "bob@example.com", SENT, ()),
+    ),
+    (
+        "inside multipart/signed (AS2)",
+        wrap(
+            report(headers=""),
+            'multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256',
+            after="Content-Type: application/pkcs7-signature\n\nMIAGCSqGSIb3DQEHAqCAMIACAQEx",
+        ),
+        ("MDN", "bob@example.com", SENT, ()),
+    ),
+    (
+        "in a forwarded message/rfc822",
+        wrap(
+            "Content-Type: message/rfc822\n\n" + report(),
+            "multipart/mixed",
+            before="Content-Type: text/plain\n\nSee the receipt below.\n",
+        ),
+        ("MDN", "bob@example.com", SENT, ()),
+    ),
+    (
+        "top level is message/rfc822",
+        "Content-Type: message/rfc822\n\n" + report(),
+        ("MDN", "bob@example.com", SENT, ()),
+    ),
+    (
+        "report part straight at the top level",
+        "Content-Type: message/disposition-notification\n\n" + MDN_BODY,
+        ("MDN", "bob@example.com", SENT, ()),
+    ),
+    (
+        "message/delivery-status in multipart/mixed (OpenSMTPD, McAfee)",
+        report(DSN_BODY, part_type="message/delivery-status", outer="multipart/mixed"),
+        (
+            "DSN",
+            "bob@example.com",
+            None,
+            ("not-multipart-report",),
+        ),
+    ),
+    (
+        "report-type missing",
+        report(outer="multipart/report"),
+        ("MDN", "bob@example.com", SENT, ("missing-report-type",)),
+    ),
+    (
+        "report-type upper-case, Report-Type= spelling",
+        report(outer="multipart/report; Report-Type=DISPOSITION-NOTIFICATION"),
+        ("MDN", "bob@example.com", SENT, ()),
+    ),
+    (
+        "report-type wrong: the part's type decides",
+        report(outer="multipart/report; report-type=xxxxxxxx"),
+        ("MDN", "bob@example.com", SENT, ("wrong-report-type",)),
+    ),
+    (
+        "report-type delivery-status with the global form (RFC 6533 §4.4)",
+        report(
+            DSN_BODY,
+            part_type="message/global-delivery-status",
+            outer="multipart/report; report-type=delivery-status",
+        ),
+        ("DSN", "bob@example.com", None, ()),
+    ),
+    (
+        "global disposition notification",
+        report(
+            MDN_BODY,
+            part_type="message/global-disposition-notification",
+            outer="multipart/report; report-type=global-disposition-notification",
+        ),
+        ("MDN", "bob@example.com", SENT, ()),
+    ),
+    (
+        "part type in odd case with junk parameters",
+        report(
+            DSN_BODY,
+            part_type='Message/DELIVERY-STATUS; charset=UTF-8; name="deliverystatus.txt"',
+            outer="multipart/report; report-type=delivery-status",
+        ),
+        ("DSN", "bob@example.com", None, ()),
+    ),
+    (
+        "report part without Content-Type: report-type says what it is",
+        report(MDN_BODY).replace("Content-Type: message/disposition-notification\n", ""),
+        ("MDN", "bob@example.com", SENT, ("missing-content-type",)),
+    ),
+    (
+        "a bounce of a bounce: the outer report wins",
+        BOUNCE_OF_BOUNCE,
+        ("DSN", "outer@example.com", ABOUT_BOUNCE, ()),
+    ),
+    ("plain text is not a report", "From: a@b\nSubject: hi\n\nhello\n", None),
+    (
+        "multipart/mixed without a report part",
+        wrap("Content-Type: text/plain\n\nhello\n", "multipart/mixed"),
+        None,
+    ),
+    ("no headers, no boundary", "hello\n", None),
+    ("empty input", "", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [v[1:] for v in WHERE], ids=[v[0] for v in WHERE])
+def test_where_the_report_is(text: str, expected: tuple[object, ...] | None) -> None:
+    assert summary(mdnkit.parse(crlf(text))) == expected
+
+
+def test_not_a_report_is_decided_from_the_top_header_block() -> None:
+    # The body is never looked at: a report-looking body under text/plain is ignored.
+    text = "Content-Type: text/plain\n\n" + report()
+    assert mdnkit.parse(crlf(text)) is None
+
+
+def test_parse_all_returns_every_report() -> None:
+    second = report(MDN_BODY.replace("bob@", "carol@"), boundary="RB2", headers="")
+    text = wrap(report(headers=""), "multipart/parallel", after=second)
+    assert [summary(r) for r in mdnkit.parse_all(crlf(text))] == [
+        ("MDN", "bob@example.com", SENT, ()),
+        ("MDN", "carol@example.com", SENT, ()),
+    ]
+    assert summary(mdnkit.parse(crlf(text))) == ("MDN", "bob@example.com", SENT, ())
+
+
+def test_parse_all_skips_reports_inside_returned_originals() -> None:
+    assert [summary(r) for r in mdnkit.parse_all(crlf(BOUNCE_OF_BOUNCE))] == [
+        ("DSN", "outer@example.com", ABOUT_BOUNCE, ()),
+    ]
+
+
+def test_parse_all_of_a_non_report() -> None:
+    assert mdnkit.parse_all(b"Subject: hi\r\n\r\nhello\r\n") == ()
+
+
+def test_parse_all_bound() -> None:
+    many = "".join(f"--OUT\n{report(headers='', boundary=f'R{i}')}\n" for i in range(4))
+    text = 'Content-Type: multipart/parallel; boundary="OUT"\n\n' + many + "--OUT--\n"
+    assert len(mdnkit.parse_all(crlf(text), limits=Limits(max_reports=4))) == 4
+    with pytest.raises(ParseError) as info:
+        mdnkit.parse_all(crlf(text), limits=Limits(max_reports=3))
+    assert (info.value.code, info.value.message) == (
+        "limit-exceeded",
+        "The message has more than 3 reports; refused.",
+    )
+
+
+def test_defects_of_the_structure_go_to_every_report() -> None:
+    second = report(MDN_BODY.replace("bob@", "carol@"), boundary="RB2", headers="")
+    raw = b"\xef\xbb\xbf" + crlf(wrap(report(headers=""), "multipart/parallel", after=second))
+    assert [r.defects for r in mdnkit.parse_all(raw)] == [
+        (Defect("byte-order-mark", "The message starts with a UTF-8 byte order mark."),),
+        (Defect("byte-order-mark", "The message starts with a UTF-8 byte order mark."),),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Evidence for the sent message, strongest first
+
+NO_OMID = MDN_BODY.replace("Original-Message-ID: <sent-1@example.org>\n", "")
+REPLY = "From: bob@example.com\nIn-Reply-To: <reply-2@example.org>\nReferences: <a@x> <ref-3@example.org>\n"
+REFS = "From: bob@example.com\nReferences: <a@x>\n <ref-3@example.org>\n"
+DSN_ENVID = "Original-Envelope-Id: QQ314159\nReporting-MTA: dns; mx.example.com\n\nFinal-Recipient: rfc822; bob@example.com\nAction: failed\nStatus: 5.0.0\n"
+
+REFS_VECTORS = [
+    ("Original-Message-ID wins over everything", report(headers=REPLY, third=ORIGINAL), SENT),
+    (
+        "then the returned original's Message-ID",
+        report(NO_OMID, headers=REPLY, third=ORIGINAL),
+        ATTACHED,
+    ),
+    (
+        "then In-Reply-To (Outlook)",
+        report(NO_OMID, headers=REPLY),
+        MessageRef("reply-2@example.org", RefSource.IN_REPLY_TO),
+    ),
+    (
+        "then the last References id",
+        report(NO_OMID, headers=REFS),
+        MessageRef("ref-3@example.org", RefSource.REFERENCES),
+    ),
+    ("nothing at all", report(NO_OMID, headers="From: bob@example.com\n"), None),
+    (
+        "a DSN with only an envelope id",
+        report(
+            DSN_ENVID,
+            part_type="message/delivery-status",
+            outer="multipart/report; report-type=delivery-status",
+        ),
+        MessageRef(None, RefSource.ENVELOPE_ID, envelope_id="QQ314159"),
+    ),
+    (
+        "a DSN prefers the returned original to the envelope id",
+        report(
+            DSN_ENVID,
+            part_type="message/delivery-status",
+            outer="multipart/report; report-type=delivery-status",
+            third=ORIGINAL,
+        ),
+        ATTACHED,
+    ),
+    (
+        "a DSN prefers In-Reply-To to the envelope id",
+        report(
+            DSN_ENVID,
+            part_type="message/delivery-status",
+            outer="multipart/report; report-type=delivery-status",
+            headers=REPLY,
+        ),
+        MessageRef("reply-2@example.org", RefSource.IN_REPLY_TO),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [v[1:] for v in REFS_VECTORS], ids=[v[0] for v in REFS_VECTORS]
+)
+def test_message_ref(text: str, expected: MessageRef | None) -> None:
+    found = mdnkit.parse(crlf(text))
+    assert found is not None
+    assert found.message_ref == expected
+
+
+def test_message_ref_keeps_odd_ids_with_a_defect() -> None:
+    # Direct Project agents write ids with a space; Sterling writes them bare.
+    text = report(
+        NO_OMID, headers="From: b@example.com\nIn-Reply-To: 9501051053.aa04167@IETF.CNR\n"
+    )
+    found = mdnkit.parse(crlf(text))
+    assert found is not None
+    assert found.message_ref == MessageRef("9501051053.aa04167@IETF.CNR", RefSource.IN_REPLY_TO)
+    assert [d.code for d in found.defects] == ["missing-angle-brackets"]
+
+
+# ---------------------------------------------------------------------------
+# Report-level values
+
+
+def test_report_level_values() -> None:
+    human = (
+        'Content-Type: multipart/alternative; boundary="ALT"\n\n'
+        "--ALT\nContent-Type: text/plain; charset=iso-8859-1\n"
+        "Content-Transfer-Encoding: quoted-printable\n\nGelesen: Ihre Nachricht =FCber\n"
+        "--ALT\nContent-Type: text/html\n\n<p>Gelesen</p>\n--ALT--\n"
+    )
+    headers = (
+        'From: "Bob B." <bob@example.com>\n'
+        "Date: Mon, 13 Dec 2021 12:35:26 +0100\n"
+        "Subject: =?iso-8859-1?q?Gelesen:_=FCber?= the plan\n"
+        "Message-ID: <Report-7@Example.COM>\n"
+    )
+    found = mdnkit.parse(crlf(report(headers=headers, human=human, third=ORIGINAL)))
+    assert isinstance(found, MDN)
+    assert (
+        found.sender,
+        found.date,
+        found.subject,
+        found.message_id,
+        found.human_text,
+        found.original_headers,
+    ) == (
+        "bob@example.com",
+        datetime(2021, 12, 13, 11, 35, 26, tzinfo=UTC),
+        "Gelesen: über the plan",
+        "Report-7@Example.COM",
+        "Gelesen: Ihre Nachricht über",
+        Headers([("Message-ID", "<orig-9@example.org>"), ("Subject", "hi")]),
+    )
+
+
+def test_nested_report_part_carries_its_own_message_id() -> None:
+    # Delta Chat puts a Message-ID on the multipart/report part inside multipart/mixed.
+    inner = "Message-ID: <inner-5@example.com>\n" + report(headers="")
+    text = 'Content-Type: multipart/mixed; boundary="OUT"\n\n--OUT\n' + inner + "\n--OUT--\n"
+    found = mdnkit.parse(crlf(text))
+    assert found is not None
+    assert found.message_id == "inner-5@example.com"
+
+
+ORIGINAL_PARTS = [
+    (
+        "message/rfc822: headers only",
+        "Content-Type: message/rfc822\n\nMessage-ID: <orig-9@example.org>\nSubject: hi\n\nbody\n",
+        ((("Message-ID", "<orig-9@example.org>"), ("Subject", "hi")), ()),
+    ),
+    (
+        "message/global-headers",
+        "Content-Type: message/global-headers\n\nSubject: Grüße\n",
+        ((("Subject", "Grüße"),), ()),
+    ),
+    (
+        "the bogus message/rfc822-headers",
+        "Content-Type: message/rfc822-headers\n\nSubject: hi\n",
+        ((("Subject", "hi"),), ("bogus-original-type",)),
+    ),
+    ("an unrelated third part", "Content-Type: application/pdf\n\n%PDF", (None, ())),
+]
+
+
+@pytest.mark.parametrize(
+    ("third", "expected"), [v[1:] for v in ORIGINAL_PARTS], ids=[v[0] for v in ORIGINAL_PARTS]
+)
+def test_original_headers(third: str, expected: tuple[object, tuple[str, ...]]) -> None:
+    found = mdnkit.parse(crlf(report(third=third)))
+    assert found is not None
+    headers = None if found.original_headers is None else tuple(found.original_headers)
+    assert (headers, tuple(d.code for d in found.defects)) == expected
+
+
+def test_report_part_decoding() -> None:
+    import base64
+
+    encoded = base64.encodebytes(crlf(MDN_BODY)).decode()
+    text = report(encoded).replace(
+        "Content-Type: message/disposition-notification\n",
+        "Content-Type: message/disposition-notification\nContent-Transfer-Encoding: base64\n",
+    )
+    found = mdnkit.parse(crlf(text))
+    assert summary(found) == ("MDN", "bob@example.com", SENT, ())
+
+
+def test_report_part_that_is_not_utf8() -> None:
+    raw = crlf(report(MDN_BODY + "X-Note: caf\x00\n")).replace(b"caf\x00", b"caf\xe9")
+    offset = len(crlf(MDN_BODY + "X-Note: caf"))
+    found = mdnkit.parse(raw)
+    assert isinstance(found, MDN)
+    assert found.extension_fields == Headers([("X-Note", "caf\ufffd")])
+    assert found.defects == (
+        Defect(
+            "non-utf8-report",
+            f"The report part is not valid UTF-8 (first bad byte at offset {offset}); "
+            "undecodable bytes were replaced.",
+            "Content-Type",
+        ),
+    )
+
+
+def test_report_part_size_bound() -> None:
+    with pytest.raises(ParseError) as info:
+        mdnkit.parse(
+            crlf(report(MDN_BODY + "X-Pad: " + "x" * 500 + "\n")),
+            limits=Limits(max_report_bytes=400),
+        )
+    assert (info.value.code, info.value.message) == (
+        "limit-exceeded",
+        "The message has a report part larger than 400 bytes; refused.",
+    )
+
+
+def test_mdn_fields_in_the_part_header_block() -> None:
+    # Direct Project: no blank line between the part header and the fields.
+    text = report().replace(
+        "Content-Type: message/disposition-notification\n\n",
+        "Content-Type: message/disposition-notification\n",
+    )
+    found = mdnkit.parse(crlf(text))
+    assert summary(found) == ("MDN", "bob@example.com", SENT, ("fields-in-part-header",))
+
+
+# ---------------------------------------------------------------------------
+# content_type= (AS2 over HTTP) and a body that starts with a boundary
+
+AS2_BODY = """\
+--SIG
+Content-Type: multipart/report; report-type=disposition-notification;
+  boundary="RB"
+
+--RB
+Content-Type: text/plain
+
+The message was received.
+
+--RB
+Content-Type: message/disposition-notification
+
+Final-Recipient: rfc822; PARTNER
+Original-Message-ID: 67C022FA-A0D1-4083-9B45-1CFBEE17CB60
+Disposition: automatic-action/MDN-sent-automatically; processed
+Received-Content-MIC: 7v7F++fQaNB1sVLFtMRp+dF+eG4=, sha1
+
+--RB--
+
+--SIG
+Content-Type: application/pkcs7-signature
+
+MIAGCSqGSIb3DQEHAqCAMIACAQEx
+--SIG--
+"""
+AS2_REF = MessageRef("67C022FA-A0D1-4083-9B45-1CFBEE17CB60", RefSource.ORIGINAL_MESSAGE_ID)
+
+
+def test_content_type_argument() -> None:
+    found = mdnkit.parse(
+        crlf(AS2_BODY),
+        content_type='multipart/signed; protocol="application/pkcs7-signature"; boundary=SIG',
+    )
+    assert isinstance(found, MDN)
+    assert (found.final_recipient, found.received_content_mic, found.message_ref) == (
+        AddressField("rfc822", "PARTNER"),
+        "7v7F++fQaNB1sVLFtMRp+dF+eG4=, sha1",
+        AS2_REF,
+    )
+    assert [d.code for d in found.defects] == ["missing-angle-brackets", "message-id-without-at"]
+
+
+def test_body_starting_with_a_boundary_is_detected() -> None:
+    found = mdnkit.parse(crlf(AS2_BODY))
+    assert isinstance(found, MDN)
+    assert found.message_ref == AS2_REF
+    assert [d.code for d in found.defects] == [
+        "missing-headers",
+        "missing-angle-brackets",
+        "message-id-without-at",
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Modes and inputs
+
+
+def test_strict_raises_what_lenient_records() -> None:
+    text = crlf(report(outer="multipart/report"))
+    lenient = mdnkit.parse(text)
+    assert lenient is not None
+    assert lenient.defects == (
+        Defect(
+            "missing-report-type",
+            "The multipart/report has no report-type parameter (RFC 6522 §3); read as "
+            "disposition-notification from the report part.",
+            "Content-Type",
+        ),
+    )
+    with pytest.raises(ParseError) as info:
+        mdnkit.parse(text, strict=True)
+    assert (info.value.code, info.value.message, info.value.field) == (
+        "missing-report-type",
+        lenient.defects[0].message,
+        "Content-Type",
+    )
+    assert mdnkit.parse(crlf(report()), strict=True) == mdnkit.parse(crlf(report()))
+
+
+def test_strict_raises_a_group_for_several_problems() -> None:
+    text = crlf(
+        report(
+            NO_OMID.replace("Final-Recipient: rfc822; bob@example.com\n", ""),
+            outer="multipart/report",
+        )
+    )
+    with pytest.raises(ExceptionGroup) as info:
+        mdnkit.parse(text, strict=True)
+    assert [e.code for e in info.value.exceptions] == [
+        "missing-report-type",
+        "missing-final-recipient",
+    ]  # type: ignore[attr-defined]
+
+
+def test_inputs_of_every_accepted_type() -> None:
+    raw = crlf(RFC8098_EXAMPLE)
+    expected = mdnkit.parse(raw)
+    assert expected is not None
+    assert mdnkit.parse(bytearray(raw)) == expected
+    assert mdnkit.parse(memoryview(raw)) == expected
+    assert mdnkit.parse(raw.decode()) == expected
+    # A Message flattens with LF line ends; nothing else changes.
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert mdnkit.parse(msg) == mdnkit.parse(raw.replace(b"\r\n", b"\n"))
+    modern = email.message_from_bytes(raw, policy=email.policy.default)
+    found = mdnkit.parse(modern)
+    assert found is not None
+    assert (found.message_ref, found.disposition) == (expected.message_ref, DISPLAYED)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"data": 42}, "parse() reads bytes, str or email.message.Message, not int"),
+        ({"data": b"", "content_type": b"text/plain"}, "content_type must be a str, not bytes"),
+        ({"data": b"", "limits": {"max_parts": 3}}, "limits must be a mdnkit.Limits, not dict"),
+    ],
+)
+def test_misuse_is_a_request_error(kwargs: dict[str, object], message: str) -> None:
+    data = kwargs.pop("data")
+    with pytest.raises(RequestError) as info:
+        mdnkit.parse(data, **kwargs)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_parse_disposition_is_reexported() -> None:
+    assert parser.__all__ == ["parse", "parse_all", "parse_disposition"]
+    assert mdnkit.parse_disposition("manual-action/MDN-sent-manually; displayed") == DISPLAYED
+
+
+# ---------------------------------------------------------------------------
+# Bombs through the public entry point (no timing: the bounds are what is tested)
+
+BOMBS = [
+    (
+        "10 MB header line",
+        b"Subject: " + b"x" * 10_000_000 + b"\r\n\r\n",
+        "a header block longer than 1048576 bytes",
+    ),
+    (
+        "a million folded lines",
+        b"Content-Type: multipart/report;\r\n" + b" x=y;\r\n" * 1_000_000 + b"\r\n",
+        "a header block longer than 1048576 bytes",
+    ),
+    (
+        "50,000 nested multiparts",
+        b'Content-Type: multipart/mixed; boundary="n0."\r\n\r\n'
+        + b"".join(
+            b'--n%d.\r\nContent-Type: multipart/mixed; boundary="n%d."\r\n\r\n' % (i, i + 1)
+            for i in range(50_000)
+        ),
+        "MIME parts nested more than 32 deep",
+    ),
+    (
+        "50,000 nested forwarded messages",
+        b"Content-Type: message/rfc822\r\n\r\n" * 50_000,
+        "MIME parts nested more than 32 deep",
+    ),
+    (
+        "100,000 parts",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        + b"--b\r\n\r\nx\r\n" * 100_000
+        + b"--b--\r\n",
+        "more than 10000 MIME parts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "what"), [v[1:] for v in BOMBS], ids=[v[0] for v in BOMBS])
+def test_bombs_are_refused(data: bytes, what: str) -> None:
+    for strict in (False, True):
+        with pytest.raises(ParseError) as info:
+            mdnkit.parse(data, strict=strict)
+        assert (info.value.code, info.value.message) == (
+            "limit-exceeded",
+            f"The message has {what}; refused.",
+        )
+
+
+# ---------------------------------------------------------------------------
+# Properties
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_give_a_report_none_or_a_parse_error(data: bytes) -> None:
+    try:
+        found = mdnkit.parse(data)
+    except ParseError:
+        return
+    assert found is None or isinstance(found, MDN | DSN)
+
+
+SEEDS = [crlf(RFC8098_EXAMPLE), crlf(BOUNCE_OF_BOUNCE), crlf(AS2_BODY)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(SEEDS),
+    st.lists(
+        st.tuples(st.integers(0, 4000), st.integers(0, 40), st.binary(max_size=12)), max_size=6
+    ),
+)
+def test_damaged_reports_give_a_report_none_or_a_parse_error(
+    seed: bytes, edits: list[tuple[int, int, bytes]]
+) -> None:
+    data = seed
+    for position, cut, insert in edits:
+        at = position % (len(data) + 1)
+        data = data[:at] + insert + data[at + cut :]
+    for strict in (False, True):
+        try:
+            found = mdnkit.parse(data, strict=strict)
+            every = mdnkit.parse_all(data, strict=strict)
+        except ParseError:
+            continue
+        except ExceptionGroup as group:
+            errors = group.exceptions
+        else:
+            errors = ()
+        if errors:
+            assert all(isinstance(e, ParseError) for e in errors)
+            continue
+        assert found is None or isinstance(found, MDN | DSN)
+        assert (found is None) == (every == ())
+        assert all(isinstance(r, MDN | DSN) for r in every)
+
+
+def test_dsn_action_is_read() -> None:
+    found = mdnkit.parse(
+        crlf(
+            report(
+                DSN_BODY,
+                part_type="message/delivery-status",
+                outer="multipart/report; report-type=delivery-status",
+            )
+        )
+    )
+    assert isinstance(found, DSN)
+    assert found.recipients[0].action is DSNAction.FAILED
