@@ -252,6 +252,9 @@ class Tracker:
         """The tied form of an unmatched *event*, or None while its message is unknown."""
         ref = event.detail.get("ref_message_id")
         by = event.detail.get("ref_by", "none")
+        if ref is not None and by == "token":
+            # The token names message and recipient; no lookup can change that.
+            return _tie(event, ref, (), by)
         sent = None
         if ref is not None:
             sent = self.store.get_sent(ref)
@@ -259,8 +262,6 @@ class Tracker:
             sent = self.store.sent_by_envelope(event.detail["envelope_id"])
         if sent is not None:
             return _tie(event, sent.message_id, sent.recipients, by)
-        if ref is not None and by == "token":
-            return _tie(event, ref, (), by)
         return None
 
     # -- pixel tokens --------------------------------------------------------
