@@ -239,6 +239,25 @@ def test_original_envelope_id_is_xtext_decoded(
     assert (values["original_envelope_id"], codes(values)) == (envid, defects)
 
 
+def test_malformed_xtext_points_at_the_bad_plus() -> None:
+    problems = Problems()
+    dsn_values(
+        "Original-Envelope-Id: a+2Bb+zz\nReporting-MTA: dns; a.example\n\n"
+        "Final-Recipient: rfc822; b@c.example\nAction: failed\nStatus: 5.0.0\n",
+        problems,
+        DEFAULT_LIMITS,
+        utf8=False,
+    )
+    with pytest.raises(ParseError) as caught:
+        problems.raise_if_any()
+    assert str(caught.value) == (
+        "Original-Envelope-Id: A '+' in the envelope id is not followed by two upper-case "
+        "hex digits (RFC 3461 §4); kept as written\n"
+        "  a+2Bb+zz\n"
+        "       ^"
+    )
+
+
 def test_duplicate_per_message_field_keeps_the_first() -> None:
     values = read(
         "Reporting-MTA: dns; first.example\nReporting-MTA: dns; second.example\n\n"

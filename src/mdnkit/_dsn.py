@@ -81,6 +81,7 @@ _STRAY_HEADER = re.compile(r"content-(?:length|type|transfer-encoding)[ \t]*:", 
 _BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]+")
 # RFC 3461 §4: xtext = *( xchar / hexchar ), hexchar = "+" 2(%x30-39 / %x41-46)
 _HEXCHAR = re.compile(r"\+([0-9A-F]{2})")
+_BAD_HEXCHAR = re.compile(r"\+(?![0-9A-F]{2})")
 
 
 def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> dict[str, Any]:
@@ -96,7 +97,6 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
         problems.add(
             "non-ascii-delivery-status",
             "A message/delivery-status part must be 7-bit; non-ASCII text was read as is",
-            field="Content-Type",
         )
     text = _decode_encoded_blocks(text, problems)
     groups = [group for group in read_fields(text, problems, limits) if group]
@@ -107,19 +107,8 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
         )
         return {**_per_message_values((), Problems(), limits), "recipients": (), "utf8": utf8}
     per_message, recipient_groups = _regroup(groups, problems, limits)
-    return _values(per_message, recipient_groups, problems, limits, utf8=utf8)
-
-
-def _values(
-    per_message: Sequence[Field],
-    recipient_groups: list[list[Field]],
-    problems: Problems,
-    limits: Limits,
-    *,
-    utf8: bool,
-) -> dict[str, Any]:
     values = _per_message_values(per_message, problems, limits)
-    if not recipient_groups and (per_message or problems):
+    if not recipient_groups:
         problems.add(
             "no-recipients",
             "The delivery-status part has no per-recipient group (RFC 3464 §2.1 asks for one)",
@@ -182,13 +171,11 @@ def _split_recipients(group: list[Field], problems: Problems) -> list[list[Field
             # "Original-Recipient: a / Final-Recipient: a / ... / Original-
             # Recipient: b / Final-Recipient: b": the Original-Recipient just
             # before the second Final-Recipient belongs to the next recipient.
+            # (Only when it is the sole Original-Recipient of the group so far.)
             if (
                 key == "final-recipient"
-                and current
                 and current[-1].name.lower() == "original-recipient"
-                and [f.name.lower() for f in current].index("original-recipient")
-                == len(current) - 1
-                and "final-recipient" in seen
+                and all(f.name.lower() != "original-recipient" for f in current[:-1])
             ):
                 moved = [current.pop()]
             problems.add(
@@ -317,14 +304,15 @@ def _envelope_id(field: Field, problems: Problems) -> str | None:
         )
         return None
     decoded = _HEXCHAR.sub(lambda m: chr(int(m.group(1), 16)), value)
-    if "+" in _HEXCHAR.sub("", value):
+    bad = _BAD_HEXCHAR.search(field.value)
+    if bad is not None:
         problems.add(
             "malformed-xtext",
             "A '+' in the envelope id is not followed by two upper-case hex digits "
             "(RFC 3461 §4); kept as written",
             field=field.name,
             source=field.value,
-            position=field.value.find("+"),
+            position=bad.start(),
         )
     return decoded
 
