@@ -372,6 +372,47 @@ def test_client_address_function_bounds_its_input() -> None:
     assert client_address("[2001:db8::1]", "full") == "2001:db8::1"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0.0.0.0", "0.0.0.0/24"),
+        ("255.255.255.255", "255.255.255.0/24"),
+        ("256.1.1.1", None),
+        ("198.051.100.1", None),  # leading zeros: octal to some parsers, refused
+        ("1.2.3", None),
+        ("1.2.3.4.5", None),
+        ("\u0663.1.1.1", None),  # a non-ASCII digit
+        ("+1.2.3.4", None),
+    ],
+)
+def test_client_address_ipv4(raw: str, expected: str | None) -> None:
+    assert client_address(raw, "truncate") == expected
+
+
+def _reference(raw: str) -> str | None:
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(raw.strip().strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+@given(
+    st.one_of(
+        st.ip_addresses().map(str),
+        st.lists(st.text("0123456789", max_size=4), min_size=3, max_size=5).map(".".join),
+        st.text(max_size=40),
+    )
+)
+def test_client_address_truncation_matches_ipaddress(raw: str) -> None:
+    assert client_address(raw, "truncate") == (_reference(raw) if len(raw) <= 64 else None)
+
+
 def test_long_user_agent_is_cut(pixel: Pixel, tracker: Tracker) -> None:
     path = "/o/" + token_of(pixel.url(MID, "bob@example.net")) + ".gif"
     call(pixel.wsgi_app(), path, user_agent="Thunderbird/128 " + "x" * 10_000)

@@ -108,6 +108,10 @@ _SCANNERS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
+# One search for the common case (a mail client matching no rule); the
+# individual patterns are tried only when something matched.
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _SCANNERS), re.IGNORECASE)
+
 _PROXIES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"googleimageproxy", re.IGNORECASE), "Gmail image proxy (GoogleImageProxy)"),
     (re.compile(r"yahoomailproxy", re.IGNORECASE), "Yahoo Mail image proxy (YahooMailProxy)"),
@@ -134,9 +138,10 @@ def explain(
         return Classification(
             kind=OpenKind.SCANNER, reason="no User-Agent: mail clients always send one"
         )
-    for pattern, reason in _SCANNERS:
-        if pattern.search(agent):
-            return Classification(kind=OpenKind.SCANNER, reason=reason)
+    if _ANY.search(agent):
+        for pattern, reason in _SCANNERS:
+            if pattern.search(agent):
+                return Classification(kind=OpenKind.SCANNER, reason=reason)
     for pattern, reason in _PROXIES:
         if pattern.search(agent):
             return Classification(kind=OpenKind.PROXY, reason=reason)

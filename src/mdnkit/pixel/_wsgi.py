@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
     from . import TrackerLike
+    from ._writer import BackgroundWriter
 
 __all__ = ["GIF", "PixelApp"]
 
@@ -57,6 +58,7 @@ _405_HEADERS = [
 ]
 # A user agent is stored, not trusted: bounded so a hostile one cannot fill the store.
 _MAX_USER_AGENT = 512
+_SENT_CACHE = 4096  # sending times remembered (message ids)
 
 ClientAddress = Literal["truncate", "full", "drop"]
 
@@ -73,6 +75,7 @@ class PixelApp:
         client_address: ClientAddress,
         trust_forwarded: bool,
         prefetch_seconds: float = DEFAULT_PREFETCH_SECONDS,
+        writer: BackgroundWriter | None = None,
     ) -> None:
         self._tracker = tracker
         self._signer = signer
@@ -80,6 +83,8 @@ class PixelApp:
         self._client_address = client_address
         self._trust_forwarded = trust_forwarded
         self._prefetch_seconds = prefetch_seconds
+        self._sent_cache: dict[str, datetime] = {}
+        self._writer = writer
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -111,8 +116,8 @@ class PixelApp:
             return
         message_id, recipient = target
         now = self._clock()
-        sent = self._tracker.sent(message_id)
-        since = (now - sent.sent_at).total_seconds() if sent is not None else None
+        sent_at = self._sent_at(message_id)
+        since = (now - sent_at).total_seconds() if sent_at is not None else None
         user_agent = str(environ.get("HTTP_USER_AGENT", ""))[:_MAX_USER_AGENT]
         if method == "HEAD":
             # A HEAD asks whether the image exists without showing it.
@@ -131,19 +136,46 @@ class PixelApp:
             detail["client_address"] = address
         # Each hit is its own event (the tracker counts opens), so the id
         # takes a random nonce besides the token and the time.
-        self._tracker.add(
-            Event(
-                event_id=make_event_id("pixel", token_id, now.isoformat(), secrets.token_hex(8)),
-                type=EventType.OPENED,
-                source=Source.PIXEL,
-                message_id=message_id,
-                recipient=recipient,
-                timestamp=now,
-                automatic=verdict.automatic,
-                correlated_by="token",
-                detail=detail,
-            )
+        event = Event(
+            event_id=make_event_id("pixel", token_id, now.isoformat(), secrets.token_hex(8)),
+            type=EventType.OPENED,
+            source=Source.PIXEL,
+            message_id=message_id,
+            recipient=recipient,
+            timestamp=now,
+            automatic=verdict.automatic,
+            correlated_by="token",
+            detail=detail,
         )
+        if self._writer is not None:
+            self._writer.put(event)
+        else:
+            self._tracker.add(event)
+
+    def flush(self) -> None:
+        """Wait until the hits answered so far are kept (background mode; else no-op)."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self) -> None:
+        """Keep the queued hits and stop the background writer (no-op otherwise)."""
+        if self._writer is not None:
+            self._writer.close()
+
+    def _sent_at(self, message_id: str) -> datetime | None:
+        # A recorded message keeps its sending time, and reading a sent
+        # message can cost as much as its recipient list: remember it.
+        # Bounded by forgetting everything at once, which costs one lookup
+        # per message afterwards; dict operations are atomic under threads.
+        if message_id in self._sent_cache:
+            return self._sent_cache[message_id]
+        sent = self._tracker.sent(message_id)
+        if sent is None:
+            return None  # not recorded yet: ask again next time
+        if len(self._sent_cache) >= _SENT_CACHE:
+            self._sent_cache.clear()
+        self._sent_cache[message_id] = sent.sent_at
+        return sent.sent_at
 
     def _address(self, environ: WSGIEnvironment) -> str | None:
         if self._client_address == "drop":
@@ -163,6 +195,13 @@ def client_address(raw: str, mode: ClientAddress) -> str | None:
     """*raw* as stored: the /24 (IPv4) or /48 (IPv6) network, the address, or None."""
     if mode == "drop" or len(raw) > 64:
         return None
+    if mode == "truncate":
+        # Fast path for the common case, a plain dotted quad (RFC 791).
+        octets = raw.split(".")
+        if len(octets) == 4 and all(o.isdigit() and o.isascii() and len(o) <= 3 for o in octets):
+            if all(int(o) <= 255 and (o == "0" or o[0] != "0") for o in octets):
+                return f"{int(octets[0])}.{int(octets[1])}.{int(octets[2])}.0/24"
+            return None
     try:
         address = ipaddress.ip_address(raw.strip().strip("[]").split("%", 1)[0])
     except ValueError:

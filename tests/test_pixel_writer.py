@@ -1,0 +1,124 @@
+"""The background writer: hits kept in batches, bounded, nothing raised."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mdnkit import Tracker
+from mdnkit.events import Event, EventType, Source
+from mdnkit.pixel import Pixel
+from mdnkit.pixel._writer import BackgroundWriter
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def hit(n: int, *, timestamp: datetime = NOW) -> Event:
+    return Event(
+        event_id=f"{n:032x}",
+        type=EventType.OPENED,
+        source=Source.PIXEL,
+        message_id="m1@example.org",
+        recipient="bob@example.net",
+        timestamp=timestamp,
+        automatic=False,
+        correlated_by="token",
+        detail={"open_kind": "human"},
+    )
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_everything_queued_is_kept(tmp_path: Path, store: str) -> None:
+    tracker = Tracker(None if store == "memory" else tmp_path / "r.db")
+    writer = BackgroundWriter(tracker, max_batch=7)
+    for n in range(100):
+        assert writer.put(hit(n)) is True
+    writer.flush()
+    assert sorted(e.event_id for e in tracker.events()) == [f"{n:032x}" for n in range(100)]
+    for n in range(100, 110):
+        writer.put(hit(n))
+    writer.close()
+    assert len(list(tracker.events())) == 110
+    tracker.close()
+
+
+def test_closed_writer_refuses(caplog: pytest.LogCaptureFixture) -> None:
+    writer = BackgroundWriter(Tracker())
+    writer.close()
+    writer.close()  # twice is fine
+    with caplog.at_level(logging.WARNING, logger="mdnkit.pixel"):
+        assert writer.put(hit(1)) is False
+    assert caplog.messages == [f"pixel writer closed: hit {1:032x} not recorded"]
+
+
+def test_full_queue_drops_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    tracker = Tracker()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_subscriber(event: Event) -> None:
+        entered.set()
+        release.wait()
+
+    tracker.subscribe(slow_subscriber)
+    writer = BackgroundWriter(tracker, max_queue=1)
+    assert writer.put(hit(1)) is True
+    assert entered.wait(timeout=30)  # the writer holds hit 1; the queue is empty
+    with caplog.at_level(logging.WARNING, logger="mdnkit.pixel"):
+        assert writer.put(hit(2)) is True
+        assert writer.put(hit(3)) is False
+    release.set()
+    writer.close()
+    assert sorted(e.event_id for e in tracker.events()) == [f"{1:032x}", f"{2:032x}"]
+    assert caplog.messages == [f"pixel writer overloaded: hit {3:032x} not recorded"]
+
+
+def test_a_bad_event_does_not_sink_its_batch(caplog: pytest.LogCaptureFixture) -> None:
+    tracker = Tracker()
+    entered, release = threading.Event(), threading.Event()
+    first = True
+
+    def gate(event: Event) -> None:
+        nonlocal first
+        if first:
+            first = False
+            entered.set()
+            release.wait()
+
+    tracker.subscribe(gate)
+    writer = BackgroundWriter(tracker)
+    writer.put(hit(0))
+    assert entered.wait(timeout=30)
+    # These three queue up behind the gate and are kept as one batch.
+    writer.put(hit(1))
+    writer.put(hit(2, timestamp=datetime(2026, 11, 27, 12, 0)))  # naive: refused
+    writer.put(hit(3))
+    with caplog.at_level(logging.ERROR, logger="mdnkit.pixel"):
+        release.set()
+        writer.close()
+    assert sorted(e.event_id for e in tracker.events()) == [f"{n:032x}" for n in (0, 1, 3)]
+    assert caplog.messages == [
+        "a batch of 3 pixel hits failed; keeping them one by one",
+        f"pixel hit {2:032x} not recorded",
+    ]
+
+
+def test_pixel_background_app(tmp_path: Path) -> None:
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    with Tracker(tmp_path / "r.db") as tracker:
+        pixel = Pixel(tracker, keys=[b"k" * 32], base_url="https://t.example.org/o/")
+        url = pixel.url("m1@example.org", "bob@example.net")
+        app = pixel.wsgi_app(background=True)
+        for _ in range(25):
+            environ = {"PATH_INFO": url[len("https://t.example.org") :], "wsgi.input": io.BytesIO()}
+            setup_testing_defaults(environ)
+            environ["HTTP_USER_AGENT"] = "Thunderbird/128"
+            app(environ, lambda s, h, e=None: None)  # type: ignore[arg-type,misc]
+        app.flush()
+        assert tracker.status("m1@example.org").recipients[0].opens == 25
+        app.close()
