@@ -948,3 +948,110 @@ def test_two_processes_lose_and_duplicate_nothing(tmp_path: Path) -> None:
         }
         seqs = [s for s, _ in changes]
         assert seqs == sorted(set(seqs))
+
+
+# ---------------------------------------------------------------------------
+# Messages as bytes, hostile input, threads
+
+
+def _sample(name: str) -> bytes:
+    from importlib.resources import files
+
+    return (files("mdnkit") / "samples" / name).read_bytes()
+
+
+def test_ingest_bytes_and_a_non_report() -> None:
+    tracker = _tracker()
+    tracker.record_sent(_sample("sent-3.eml"), envelope_id="ENV-contract-v2")
+    assert tracker.ingest(_sample("sent-1.eml")) == ()
+    (event,) = tracker.ingest(_sample("dsn-delayed.eml"))
+    assert event == Event(
+        event_id=event.event_id,
+        type=EventType.DELAYED,
+        source=Source.DSN,
+        message_id="contract-v2.a01e@mail.example.com",
+        recipient="grace@example.com",
+        timestamp=datetime(2026, 3, 3, 15, 31, 12, tzinfo=timezone(timedelta(hours=1))),
+        automatic=None,
+        correlated_by="envelope-id",
+        detail={
+            "status": "4.4.1",
+            "status_meaning": event.detail["status_meaning"],
+            "remote_mta": "mx.example.com",
+            "will_retry_until": "2026-03-08T11:30:04+01:00",
+            "reporting_mta": "relay.example.com",
+            "envelope_id": "ENV-contract-v2",
+            "report_message_id": "202603031431.23VEVCx4012345@relay.example.com",
+            "ref_by": "envelope-id",
+            "final_recipient": "grace@example.com",
+            "recipient_by": "final-recipient",
+        },
+    )
+
+
+def test_non_mailbox_address_types_are_not_compared() -> None:
+    tracker = _tracker()
+    tracker.record_sent(_sent_bytes("m1@sender.example", TWO))
+    report = DSN(
+        message_ref=MessageRef("m1@sender.example", RefSource.ATTACHED_ORIGINAL),
+        date=T0,
+        recipients=(
+            DSNRecipient(
+                final_recipient=AddressField("x400", "c=de;a=example;p=corp;s=bob"),
+                original_recipient=AddressField("rfc822", "carol@three.example"),
+                action=DSNAction.RELAYED,
+            ),
+        ),
+    )
+    (event,) = tracker.ingest(report)
+    assert (event.recipient, event.detail["recipient_by"]) == (
+        "carol@three.example",
+        "original-recipient",
+    )
+    assert "final_recipient" not in event.detail
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(max_size=2000)
+    | st.text(max_size=2000).map(lambda t: "Content-Type: multipart/report\r\n\r\n" + t)
+)
+def test_any_input_gives_events_nothing_or_an_mdnkit_error(data: bytes | str) -> None:
+    from mdnkit import MdnkitError
+
+    tracker = _tracker()
+    try:
+        events = tracker.ingest(data)
+    except MdnkitError:
+        return
+    assert list(tracker.events()) == list(events)
+
+
+def test_threads_ingesting_into_one_file_with_a_subscriber(tmp_path: Path) -> None:
+    import threading
+
+    with Tracker(tmp_path / "t.db") as tracker:
+        tracker.record_sent(_sent_bytes("m1@sender.example", TWO))
+        heard: list[str] = []
+        lock = threading.Lock()
+
+        def listen(event: Event) -> None:
+            with lock:
+                heard.append(event.event_id)
+
+        tracker.subscribe(listen)
+
+        def work(k: int) -> None:
+            for n in range(40):
+                tracker.ingest(_mdn(report_id=f"r{n % 30}-{k % 2}", minutes=n))
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        kept = [e.event_id for e in tracker.events()]
+        # 4 threads, 2 distinct report-id families, 40 ingests each: duplicates collapse.
+        assert len(kept) == len(set(kept))
+        assert sorted(heard) == sorted(kept)
+        assert len(kept) == len({(n % 30, k % 2, n) for k in range(4) for n in range(40)})
