@@ -46,7 +46,7 @@ _MEDIA_TYPE = re.compile(r"[^\s()<>@,;:\\\"/\[\]?=]+/[^\s()<>@,;:\\\"/\[\]?=]+\Z
 # One parameter: name, "=", then a quoted-string (possibly unterminated,
 # as broken generators leave them) or everything up to the next ";".
 _PARAM = re.compile(
-    r"""\s*(?P<name>[^\s=;"]+)\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)(?:"|\Z)|(?P<token>[^;]*))""",
+    r"""\s*(?P<name>[^\s=;"]+)\s*=\s*(?:"(?P<quoted>[^"\\]*(?:\\.[^"\\]*)*)(?:"|\Z)|(?P<token>[^;]*))""",
     re.DOTALL,
 )
 # RFC 2046 §5.1.1: after "--" boundary, an optional "--" (close-delimiter),
@@ -398,7 +398,8 @@ def parse_content_type(
     """
     if value is None:
         return default, {}, False
-    head, _, rest = value.partition(";")
+    semi = value.find(";")
+    head, rest = (value, "") if semi == -1 else (value[:semi], value[semi + 1 :])
     media = _strip_comments(head).strip().lower()
     usable = True
     if not _MEDIA_TYPE.match(media):
@@ -409,20 +410,30 @@ def parse_content_type(
         )
         media, usable = default, False
     raw: dict[str, str] = {}
-    if '"' not in rest and "*" not in rest:
-        # The common case (no quoting, no RFC 2231): plain splitting.
-        for segment in rest.split(";"):
-            pname, eq, pval = segment.partition("=")
-            pname = pname.strip().lower()
-            if eq and pname and " " not in pname:
-                raw.setdefault(pname, pval.strip())
-            elif segment.strip():
-                problems.add(
-                    "malformed-content-type",
-                    f"Junk {segment.strip()[:60]!r} in the Content-Type parameters was ignored.",
-                    field="Content-Type",
-                )
-        return media, raw, usable
+    if "*" not in rest and "\\" not in rest and "(" not in rest:
+        # The common case (no RFC 2231, no quoted-pairs): plain splitting,
+        # unless a quoted value holds a ";" (an odd number of quotes).
+        segments = rest.split(";")
+        if all(seg.count('"') in (0, 2) for seg in segments):
+            for segment in segments:
+                pname, eq, pval = segment.partition("=")
+                pname = pname.strip().lower()
+                pval = pval.strip()
+                if (
+                    eq
+                    and pname
+                    and " " not in pname
+                    and ('"' not in pval or (pval[0] == '"' and pval[-1] == '"' and len(pval) > 1))
+                ):
+                    raw.setdefault(pname, pval[1:-1] if pval[:1] == '"' else pval)
+                elif segment.strip():
+                    problems.add(
+                        "malformed-content-type",
+                        f"Junk {segment.strip()[:60]!r} in the Content-Type parameters "
+                        "was ignored.",
+                        field="Content-Type",
+                    )
+            return media, raw, usable
     pos = 0
     while pos < len(rest):
         m = _PARAM.match(rest, pos)
