@@ -874,8 +874,17 @@ def test_glued_recipients_count_towards_the_bound() -> None:
 
 _atext = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12)
 _addresses = st.builds(lambda local, host: f"{local}@{host}.example", _atext, _atext)
-_statuses = st.tuples(st.sampled_from([2, 4, 5]), st.integers(0, 999), st.integers(0, 999)).map(
-    lambda t: StatusCode(code=f"{t[0]}.{t[1]}.{t[2]}")
+_comments = st.none() | st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="()\\"),
+    min_size=1,
+    max_size=20,
+)
+_statuses = st.builds(
+    lambda k, s, d, c: StatusCode(code=f"{k}.{s}.{d}", comment=c),
+    st.sampled_from([2, 4, 5]),
+    st.integers(0, 999),
+    st.integers(0, 999),
+    _comments,
 )
 _dates = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
@@ -907,27 +916,35 @@ def _recipients(draw: st.DrawFn) -> DSNRecipient:
     )
 
 
-def _render(recipient: DSNRecipient, order: list[int]) -> str:
+def _render(recipient: DSNRecipient, order: list[int], case: str, fold: bool) -> str:
     def date(value: datetime) -> str:
         return value.strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+    def status(value: StatusCode) -> str:
+        return f"{value.code} ({value.comment})" if value.comment else value.code
+
+    def diagnostic(value: Diagnostic) -> str:
+        # A long reply folded at every space, as MTAs do near 78 columns.
+        text = value.text.replace(" ", "\r\n  ") if fold else value.text
+        return f"{value.type}; {text}"
 
     fields = [
         ("Original-Recipient", recipient.original_recipient),
         ("Final-Recipient", recipient.final_recipient),
         ("Action", recipient.action),
-        ("Status", recipient.status),
+        ("Status", recipient.status and status(recipient.status)),
         ("Remote-MTA", recipient.remote_mta),
-        ("Diagnostic-Code", recipient.diagnostic_code),
+        ("Diagnostic-Code", recipient.diagnostic_code and diagnostic(recipient.diagnostic_code)),
         ("Last-Attempt-Date", recipient.last_attempt_date and date(recipient.last_attempt_date)),
         ("Final-Log-ID", recipient.final_log_id),
         ("Will-Retry-Until", recipient.will_retry_until and date(recipient.will_retry_until)),
     ]
     present = [(name, str(value)) for name, value in fields if value is not None]
-    # RFC 3464 gives no order for per-recipient fields: shuffle them.
-    shuffled = [present[i % len(present)] for i in order if i < len(present)]
-    seen = {name for name, _ in shuffled}
-    shuffled += [f for f in present if f[0] not in seen]
-    lines = [f"{name}: {value}" for name, value in shuffled]
+    # RFC 3464 gives no order for per-recipient fields, and field names are
+    # case-insensitive: shuffle them, and spell them as real MTAs do.
+    shuffled = [present[i] for i in order if i < len(present)]
+    spell = {"as-is": str, "lower": str.lower, "upper": str.upper}[case]
+    lines = [f"{spell(name)}: {value}" for name, value in shuffled]
     lines += [f"{name}: {value}" for name, value in recipient.extension_fields]
     return "\r\n".join(lines) + "\r\n"
 
@@ -936,12 +953,14 @@ def _render(recipient: DSNRecipient, order: list[int]) -> str:
 @given(
     st.lists(_recipients(), min_size=1, max_size=4),
     st.permutations(list(range(9))),
+    st.sampled_from(["as-is", "lower", "upper"]),
+    st.booleans(),
 )
 def test_rendered_recipient_groups_read_back(
-    recipients: list[DSNRecipient], order: list[int]
+    recipients: list[DSNRecipient], order: list[int], case: str, fold: bool
 ) -> None:
     text = "Reporting-MTA: dns; mx.example.org\r\n\r\n" + "\r\n".join(
-        _render(r, order) for r in recipients
+        _render(r, order, case, fold) for r in recipients
     )
     values = read(text)
     assert (values["recipients"], values["defects"]) == (tuple(recipients), ())
