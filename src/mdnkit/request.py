@@ -236,11 +236,11 @@ def request_receipt(
         new_id = email.utils.make_msgid(domain=domain)
         msg["Message-ID"] = new_id
         message_id = new_id[1:-1]
-    msg[DNT] = value
+    _set_header(msg, DNT, value)
     if parsed_options:
-        msg[DNO] = "; ".join(str(o) for o in parsed_options)
+        _set_header(msg, DNO, "; ".join(str(o) for o in parsed_options))
     if legacy:
-        msg[LEGACY_HEADERS[0]] = value
+        _set_header(msg, LEGACY_HEADERS[0], value)
     return ReceiptRequest(
         addresses=tuple(a for _, a in mailboxes),
         names=tuple(n for n, _ in mailboxes),
@@ -295,8 +295,11 @@ def _options_from_argument(
         if not isinstance(attribute, str):
             raise RequestError(f"option attribute must be a str, not {attribute!r}")
         _check_text(attribute, "option attribute")
-        if not _ATOM.match(attribute):
-            raise RequestError(f"option attribute must be an RFC 5321 Atom: {attribute!r}")
+        if not _ATOM.match(attribute) or "=" in attribute:
+            # "=" is atext, but RFC 8098 §2.2 puts it right after the attribute.
+            raise RequestError(
+                f"option attribute must be an RFC 5321 Atom without '=': {attribute!r}"
+            )
         if attribute.lower() in seen:
             raise RequestError(f"option {attribute!r} given twice")
         seen.add(attribute.lower())
@@ -423,7 +426,7 @@ def receipt_request(msg: email.message.Message | bytes | str) -> ReceiptRequest 
     """
     msg = _headers_of(msg)
     problems: list[Defect] = []
-    dnt_values = _header_texts(msg, DNT)
+    dnt_values = _header_texts(msg, DNT, problems)
     legacy_values = [v for name in LEGACY_HEADERS for v in _header_texts(msg, name)]
     if not dnt_values and not legacy_values:
         return None
@@ -449,7 +452,7 @@ def receipt_request(msg: email.message.Message | bytes | str) -> ReceiptRequest 
                 legacy.append(address)
 
     options: tuple[NotificationOption, ...] = ()
-    dno_values = _header_texts(msg, DNO)
+    dno_values = _header_texts(msg, DNO, problems)
     options_raw = dno_values[0] if dno_values else None
     if len(dno_values) > 1:
         problems.append(
@@ -754,6 +757,61 @@ def _check_mailbox(name: str, address: str, what: str, *, allow_words: bool) -> 
         raise RequestError(f"{what}: not a valid mailbox address: {address!r}")
 
 
+class _Verbatim(str):
+    """A header or report field written exactly as built, whatever the policy.
+
+    The stdlib's default policy reads unknown headers as unstructured text
+    and re-encodes them when it writes: a display name ``",¡"`` comes out
+    with a bare comma that splits the mailbox list.  A report field must
+    keep its form too (RFC 8098 §3.1.1: no encoded words outside comments).  Non-ASCII text (RFC 6533) is held the way the
+    stdlib holds 8-bit header bytes (UTF-8 as surrogate escapes), so every
+    policy, compat32 included, writes it as raw UTF-8, which the 8bit
+    transfer encoding of the global form allows.
+    """
+
+    name: str
+    text: str
+
+    def __new__(cls, name: str, value: str) -> _Verbatim:
+        held = value if value.isascii() else value.encode().decode("ascii", "surrogateescape")
+        obj = super().__new__(cls, held)
+        obj.name = name
+        obj.text = value
+        return obj
+
+    def __reduce__(self) -> tuple[object, ...]:  # copy and pickle: rebuild from the text
+        return (_Verbatim, (self.name, self.text))
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        text = policy.linesep.join(_fold_words(f"{self.name}: {self}")) + policy.linesep
+        if getattr(policy, "utf8", False) and not text.isascii():
+            return text.encode("ascii", "surrogateescape").decode("utf-8")
+        return text
+
+
+def _fold_words(line: str, width: int = 78) -> list[str]:
+    """Fold at spaces so that lines stay under *width* where possible (RFC 5322 §2.2.3)."""
+    if len(line) <= width:
+        return [line]
+    out: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) > width:
+            out.append(current)
+            current = " " + word
+        else:
+            current = f"{current} {word}" if current else word
+    out.append(current)
+    return out
+
+
+def _set_header(msg: email.message.Message, name: str, value: str) -> None:
+    if isinstance(msg.policy, email.policy.EmailPolicy):
+        msg[name] = _Verbatim(name, value)
+    else:
+        msg[name] = value
+
+
 def _format_mailbox(name: str, address: str) -> str:
     """``Name <addr>`` with the name quoted or RFC 2047-encoded as needed."""
     return email.utils.formataddr((name, address), charset="utf-8") if name else address
@@ -769,7 +827,9 @@ def _headers_of(msg: email.message.Message | bytes | str) -> email.message.Messa
     return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(bytes(msg))
 
 
-def _header_texts(msg: email.message.Message, name: str) -> list[str]:
+def _header_texts(
+    msg: email.message.Message, name: str, problems: list[Defect] | None = None
+) -> list[str]:
     """Every value of *name*, unfolded and bounded, as written (not decoded)."""
     key = name.lower()
     out = []
@@ -780,7 +840,19 @@ def _header_texts(msg: email.message.Message, name: str) -> list[str]:
         if any("\udc80" <= c <= "\udcff" for c in text):
             # Raw 8-bit header bytes kept by the parser as surrogates (RFC 6532 UTF-8).
             text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        text = re.sub(r"\r?\n(?=[ \t])", "", text)[:MAX_REQUEST_HEADER]
+        text = re.sub(r"\r?\n(?=[ \t])", "", text)
+        if len(text) > MAX_REQUEST_HEADER:
+            # Cut between list items where there is a comma, not inside an address.
+            cut = text.rfind(",", 0, MAX_REQUEST_HEADER)
+            text = text[: cut if cut > 0 else MAX_REQUEST_HEADER]
+            if problems is not None:
+                problems.append(
+                    Defect(
+                        "field-too-long",
+                        f"longer than {MAX_REQUEST_HEADER} characters; the rest was not read",
+                        name,
+                    )
+                )
         out.append(text.strip())
     return out
 

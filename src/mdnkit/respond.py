@@ -42,6 +42,7 @@ from .request import (
     _header_text,
     _header_texts,
     _strip_comments,
+    _Verbatim,
     normalize_msgid,
     receipt_request,
     split_mailboxes,
@@ -414,48 +415,6 @@ def _message_of(msg: email.message.Message | bytes | str) -> email.message.Messa
 # Building the MDN
 
 
-class _Field(str):
-    """A report field written exactly as built, whatever the generator's policy.
-
-    The stdlib refolds long unknown headers and RFC 2047-encodes non-ASCII
-    ones; a report field must keep its form (RFC 8098 §3.1.1: no encoded
-    words outside comments).  Non-ASCII text (RFC 6533) is held the way the
-    stdlib holds 8-bit header bytes (UTF-8 as surrogate escapes), so every
-    policy, compat32 included, writes it as raw UTF-8, which the 8bit
-    transfer encoding of the global form allows.
-    """
-
-    name: str
-
-    def __new__(cls, name: str, value: str) -> _Field:
-        held = value if value.isascii() else value.encode().decode("ascii", "surrogateescape")
-        obj = super().__new__(cls, held)
-        obj.name = name
-        return obj
-
-    def fold(self, *, policy: email.policy.Policy) -> str:
-        text = policy.linesep.join(_fold_words(f"{self.name}: {self}")) + policy.linesep
-        if getattr(policy, "utf8", False) and not text.isascii():
-            return text.encode("ascii", "surrogateescape").decode("utf-8")
-        return text
-
-
-def _fold_words(line: str, width: int = 78) -> list[str]:
-    """Fold at spaces so that lines stay under *width* where possible (RFC 5322 §2.2.3)."""
-    if len(line) <= width:
-        return [line]
-    out: list[str] = []
-    current = ""
-    for word in line.split(" "):
-        if current and len(current) + 1 + len(word) > width:
-            out.append(current)
-            current = " " + word
-        else:
-            current = f"{current} {word}" if current else word
-    out.append(current)
-    return out
-
-
 def make_mdn(
     original: email.message.Message | bytes | str,
     *,
@@ -527,17 +486,17 @@ def make_mdn(
 
     fields = email.message.MIMEPart()
     if ua is not None:
-        fields["Reporting-UA"] = _Field("Reporting-UA", ua)
+        fields["Reporting-UA"] = _Verbatim("Reporting-UA", ua)
     if orcpt is not None:
-        fields["Original-Recipient"] = _Field("Original-Recipient", str(orcpt))
-    fields["Final-Recipient"] = _Field("Final-Recipient", f"{final_type}; {address}")
+        fields["Original-Recipient"] = _Verbatim("Original-Recipient", str(orcpt))
+    fields["Final-Recipient"] = _Verbatim("Final-Recipient", f"{final_type}; {address}")
     if request.message_id:
-        fields["Original-Message-ID"] = _Field("Original-Message-ID", f"<{request.message_id}>")
-    fields["Disposition"] = _Field("Disposition", str(dispo))
+        fields["Original-Message-ID"] = _Verbatim("Original-Message-ID", f"<{request.message_id}>")
+    fields["Disposition"] = _Verbatim("Disposition", str(dispo))
     for line in errors:
-        fields["Error"] = _Field("Error", line)
+        fields["Error"] = _Verbatim("Error", line)
     for field_name, value in extensions.items():
-        fields[field_name] = _Field(field_name, value)
+        fields[field_name] = _Verbatim(field_name, value)
 
     mdn_policy = email.policy.default.clone(utf8=True) if not address.isascii() else None
     mdn = email.message.EmailMessage(
