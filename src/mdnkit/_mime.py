@@ -26,7 +26,7 @@ import functools
 import itertools
 import re
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from ._defects import Problems
@@ -81,7 +81,7 @@ class HeaderField(NamedTuple):
 class Part(NamedTuple):
     """A MIME entity located in ``buf``: header block, then body ``[body_start, end)``.
 
-    ``head`` is the header block as text (LF line ends), kept whole: most
+    ``head`` is the header block as text (line ends as sent), kept whole: most
     parts are asked for two or three fields, which a C-level search finds
     faster than splitting every field out (:meth:`fields` does that when
     all are wanted).  ``content_type`` is ``type/subtype`` lower-cased,
@@ -260,7 +260,7 @@ def _decode_header_bytes(block: bytes) -> str:
 
 
 def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, int]:
-    """The header block at *start* as text with LF line ends, and the body start.
+    """The header block at *start* as text, and the body start.
 
     RFC 2046 §5.1.1: a part with no header fields starts with a blank
     line.  A part whose first line is not a field at all (a generator
@@ -277,9 +277,8 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
         return "", start
     block_end, body_start = _header_block_end(buf, start, end, limits)
     head = _decode_header_bytes(buf[start:block_end])
-    if "\r" in head:
-        head = head.replace("\r\n", "\n")
-    head = head.rstrip("\n")
+    # CRLF stays: a CR ends each value and is stripped with it (_unfold).
+    head = head.rstrip("\r\n")
     # A field takes at least three characters ("a:" and a line break), so
     # short blocks cannot hold too many; long ones are counted in C.
     if len(head) >= 3 * limits.max_header_fields:
@@ -294,7 +293,7 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
 
 
 def split_fields(head: str, problems: Problems, limits: Limits) -> tuple[HeaderField, ...]:
-    """Every field in the header block *head* (LF line ends), unfolded.
+    """Every field in the header block *head* (CRLF or LF line ends), unfolded.
 
     RFC 5322 §2.2 / §3.6::
 
@@ -335,8 +334,9 @@ def read_fields(
 
 
 def _unfold(value: str) -> str:
+    # RFC 5322 §2.2.3: unfolding removes the line breaks, keeps the WSP.
     if "\n" in value:
-        value = value.replace("\n", "")
+        value = value.replace("\r\n", "").replace("\n", "")
     return value.strip(" \t\r")
 
 
@@ -413,27 +413,9 @@ def parse_content_type(
     if "*" not in rest and "\\" not in rest and "(" not in rest:
         # The common case (no RFC 2231, no quoted-pairs): plain splitting,
         # unless a quoted value holds a ";" (an odd number of quotes).
-        segments = rest.split(";")
-        if all(seg.count('"') in (0, 2) for seg in segments):
-            for segment in segments:
-                pname, eq, pval = segment.partition("=")
-                pname = pname.strip().lower()
-                pval = pval.strip()
-                if (
-                    eq
-                    and pname
-                    and " " not in pname
-                    and ('"' not in pval or (pval[0] == '"' and pval[-1] == '"' and len(pval) > 1))
-                ):
-                    raw.setdefault(pname, pval[1:-1] if pval[:1] == '"' else pval)
-                elif segment.strip():
-                    problems.add(
-                        "malformed-content-type",
-                        f"Junk {segment.strip()[:60]!r} in the Content-Type parameters "
-                        "was ignored.",
-                        field="Content-Type",
-                    )
+        if _split_params(rest, raw, problems):
             return media, raw, usable
+        raw.clear()
     pos = 0
     while pos < len(rest):
         m = _PARAM.match(rest, pos)
@@ -475,6 +457,35 @@ def parse_content_type(
             )
         pos = nxt + 1
     return media, _rfc2231(raw, problems), usable
+
+
+def _split_params(rest: str, raw: dict[str, str], problems: Problems) -> bool:
+    """Fill *raw* from ``;``-separated ``name=value`` pairs; False if quoting needs the full scanner."""
+    junk: list[str] = []
+    for segment in rest.split(";"):
+        pname, eq, pval = segment.partition("=")
+        if not eq:
+            if segment.strip():
+                junk.append(segment.strip())
+            continue
+        pval = pval.strip()
+        if pval[:1] == '"':
+            if len(pval) < 2 or pval[-1] != '"' or '"' in pval[1:-1]:
+                return False  # a ";" inside quotes, or junk after them
+            pval = pval[1:-1]
+        elif '"' in pval:
+            return False
+        pname = pname.strip().lower()
+        if not pname or " " in pname:
+            return False
+        raw.setdefault(pname, pval)
+    for text in junk:
+        problems.add(
+            "malformed-content-type",
+            f"Junk {text[:60]!r} in the Content-Type parameters was ignored.",
+            field="Content-Type",
+        )
+    return True
 
 
 def _strip_comments(text: str) -> str:
@@ -743,7 +754,12 @@ def _delimiter_lines(
 
 
 def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> list[Part]:
-    """The body parts of multipart *part*, in order (preamble and epilogue dropped).
+    """The body parts of multipart *part*, in order (preamble and epilogue dropped)."""
+    return list(iter_children(part, problems, limits, budget))
+
+
+def iter_children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> Iterator[Part]:
+    """The body parts of multipart *part*, each header block read only when reached.
 
     Tolerated, each noted where it matters: a boundary that begins with
     ``-`` (Java mail), transport padding after a delimiter, a missing
@@ -754,35 +770,37 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     boundary = part.params.get("boundary", "").rstrip(" ")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
-        return []
+        return
     buf, start, end = part.buf, part.body_start, part.end
     lines = _delimiter_lines(buf, boundary.encode("utf-8", "surrogateescape"), start, end, limits)
     if not lines:
         problems.add(
             "missing-boundary", f"No delimiter line for boundary {boundary[:70]!r} was found."
         )
-        return []
+        return
     budget.count(len(lines) - 1 if lines[-1][2] else len(lines))
-    spans: list[tuple[int, int]] = []
-    for (_, body, _), (line, _, _) in itertools.pairwise(lines):
-        # The line break before a delimiter belongs to the delimiter (§5.1.1).
-        cut = line - 1
-        if cut > body and buf[cut - 1] == 0x0D:
-            cut -= 1
-        spans.append((body, max(cut, body)))
     if not lines[-1][2]:
         problems.add(
             "missing-close-delimiter",
             f"The {part.content_type} part ends without its close-delimiter line.",
         )
-        spans.append((lines[-1][1], end))
+        lines.append((end + 1, end, True))  # the last part runs to the end
     default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    return [
-        make_part(
-            buf, s, e, depth=part.depth + 1, problems=problems, limits=limits, default=default
+    depth = part.depth + 1
+    for (_, body, _), (line, _, _) in itertools.pairwise(lines):
+        # The line break before a delimiter belongs to the delimiter (§5.1.1).
+        cut = line - 1
+        if cut > body and buf[cut - 1] == 0x0D:
+            cut -= 1
+        yield make_part(
+            buf,
+            body,
+            max(cut, body),
+            depth=depth,
+            problems=problems,
+            limits=limits,
+            default=default,
         )
-        for s, e in spans
-    ]
 
 
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:

@@ -366,17 +366,20 @@ def _human_text(
     """The first part of the report, decoded; in a multipart/alternative, its first text/plain."""
     if item.container is None or item.index == 0 or not item.siblings:
         return None
-    node = item.siblings[0]
-    while node.content_type in _ALTERNATIVES:
-        kids = _mime.children(node, problems, limits, budget)
-        plain = [k for k in kids if k.content_type == "text/plain"]
-        nested = [k for k in kids if k.content_type in _ALTERNATIVES]
-        if plain:
-            node = plain[0]
-        elif nested:
-            node = nested[0]
-        else:
-            return None
+    node: _mime.Part | None = item.siblings[0]
+    while node is not None and node.content_type in _ALTERNATIVES:
+        # The first text/plain, else the first nested alternative; parts
+        # after a text/plain are never read.
+        nested = None
+        for kid in _mime.iter_children(node, problems, limits, budget):
+            if kid.content_type == "text/plain":
+                nested = kid
+                break
+            if nested is None and kid.content_type in _ALTERNATIVES:
+                nested = kid
+        node = nested
+    if node is None:
+        return None
     if node.maintype != "text":
         return None
     if node.body_size > limits.max_report_bytes:
