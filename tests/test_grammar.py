@@ -352,6 +352,18 @@ ADDRESSES = [
         id="comments-everywhere",
     ),
     pytest.param(
+        "rfc822 (old; style) ; x@example.org",
+        AddressField(type="rfc822", address="x@example.org"),
+        [],
+        id="semicolon-in-comment",
+    ),
+    pytest.param(
+        '"Doe; Jo" <jo@example.org>',
+        AddressField(type="rfc822", address="jo@example.org"),
+        ["missing-address-type", "display-name"],
+        id="semicolon-in-display-name",
+    ),
+    pytest.param(
         "erin@example.org",
         AddressField(type="rfc822", address="erin@example.org"),
         ["missing-address-type"],

@@ -20,36 +20,39 @@ function), records what it worked around in a
 
 Defect codes emitted here (``field`` is the report field concerned):
 
-======================== ==============================================================
-code                     meaning
-======================== ==============================================================
-``limit-exceeded``       a field or the number of fields is over a :class:`Limits` bound
-                         (raised, never just recorded)
-``not-a-field``          a line in the report part is not ``name: value``; skipped
-``orphan-continuation``  a folded (indented) line with no field before it
-``unclosed-comment``     ``(`` without its ``)``; the rest is taken as the comment
-``unclosed-quote``       ``"`` without its closing ``"``; the rest is taken as quoted
-``empty-address``        an address field with nothing in it, or nothing after ``;``
-``missing-address-type`` no ``address-type ;`` before the address (type guessed)
-``address-type-case``    the address type is not written in lower case (``RFC822``)
-``display-name``         a display name or angle brackets around an rfc822 address
-``source-route``         an obsolete ``@relay:`` source route before the mailbox
-``bad-utf8-escape``      a ``\\x{...}`` escape of RFC 6533 that names no character
-``empty-message-id``     a message-id field with no id
-``missing-angle-brackets`` a msg-id written without ``<`` ``>``
-``unclosed-angle-bracket`` a msg-id with ``<`` but no ``>``
+============================= ==============================================================
+code                          meaning
+============================= ==============================================================
+``limit-exceeded``            a field or the number of fields is over a :class:`Limits`
+                              bound (raised, never just recorded)
+``not-a-field``               a line in the report part is not ``name: value``; skipped
+``orphan-continuation``       a folded (indented) line with no field before it
+``unclosed-comment``          ``(`` without its ``)``; the rest is taken as the comment
+``unclosed-quote``            ``"`` without its closing ``"``; the rest is taken as quoted
+``empty-address``             an address field with nothing in it, or nothing after ``;``
+``missing-address-type``      no ``address-type ;`` before the address (type guessed)
+``address-type-case``         the address type is not written in lower case (``RFC822``)
+``display-name``              a display name or angle brackets around an rfc822 address
+``source-route``              an obsolete ``@relay:`` source route before the mailbox
+``bad-utf8-escape``           a ``\\x{...}`` escape of RFC 6533 that names no character
+``empty-message-id``          a message-id field with no id
+``missing-angle-brackets``    a msg-id written without ``<`` ``>``
+``unclosed-angle-bracket``    a msg-id with ``<`` but no ``>``
 ``white-space-in-message-id`` white space inside a msg-id (kept as written)
-``message-id-without-at`` a msg-id with no ``@`` (AS2 gateways send bare GUIDs)
-``several-message-ids``  more than one msg-id; the first is used
-``junk-around-message-id`` text other than comments before or after the msg-id
-``date-without-timezone`` a date with ``-0000`` or no zone; taken as UTC
-``iso-date``             an ISO 8601 date instead of RFC 5322 ``date-time``
-``unparseable-date``     a date that cannot be read
-``obsolete-disposition-type`` ``denied`` or ``failed`` (RFC 2298; AS2 still sends ``failed``)
+``message-id-without-at``     a msg-id with no ``@`` (AS2 gateways send bare GUIDs)
+``several-message-ids``       more than one msg-id; the first is used
+``junk-around-message-id``    text other than comments before or after the msg-id
+``date-without-timezone``     a date with ``-0000`` or no zone; taken as UTC
+``iso-date``                  an ISO 8601 date instead of RFC 5322 ``date-time``
+``unparseable-date``          a date that cannot be read
+``obsolete-disposition-type`` ``denied`` or ``failed`` (RFC 2298; AS2 still sends
+                              ``failed``)
 ``unknown-disposition-type``  a disposition type no RFC defines; kept lower-cased
-``obsolete-modifier``    ``warning``, ``superseded``, ``expired``, ``mailbox-terminated``
-``as2-modifier``         RFC 4130's ``error: text`` / ``warning: text`` / ``failure: text``
-======================== ==============================================================
+``obsolete-modifier``         RFC 2298 ``warning``, ``superseded``, ``expired``,
+                              ``mailbox-terminated``
+``as2-modifier``              RFC 4130's ``error: text``, ``warning: text``,
+                              ``failure: text``
+============================= ==============================================================
 """
 
 from __future__ import annotations
@@ -303,6 +306,42 @@ def strip_comments(
     return "".join(out).strip(), tuple(comments)
 
 
+def _find_outside(
+    value: str,
+    stops: re.Pattern[str],
+    *,
+    start: int = 0,
+    problems: Problems | None,
+    field: str | None,
+    limits: Limits,
+    comments: list[str] | None = None,
+) -> int:
+    """Offset of the first stop character outside quoted strings and comments.
+
+    *stops* matches ``(``, ``"`` and the stop character; the search jumps from one to
+    the next with the regex engine, so plain text costs no Python step per
+    character.  The search begins at *start*; ``len(value)`` when there is
+    no stop character.
+    """
+    pos = start
+    while True:
+        match = stops.search(value, pos)
+        if match is None:
+            return len(value)
+        char = match.group()
+        if char not in '("':
+            return match.start()
+        if char == "(":
+            pos, comment = _read_comment(value, match.start(), problems, field, limits)
+            if comments is not None:
+                comments.append(comment)
+        else:
+            pos = _read_quoted(value, match.start(), problems, field)
+
+
+_SEMICOLON_STOP = re.compile(r'[(";]')
+
+
 # ---------------------------------------------------------------------------
 # Tokenizer
 
@@ -422,21 +461,17 @@ class _Scanner:
         Python step per character.
         """
         assert self._next is None, "text_to_comma() follows take()"
-        value, start = self.source, self._pos
-        pos = start
-        while True:
-            match = _TEXT_STOP.search(value, pos)
-            if match is None or match.group() == ",":
-                stop_at = len(value) if match is None else match.start()
-                break
-            if match.group() == "(":
-                pos, comment = _read_comment(
-                    value, match.start(), self.problems, self.field, self.limits
-                )
-                self.comments.append(comment)
-            else:
-                pos = _read_quoted(value, match.start(), self.problems, self.field)
-        text, comments = strip_comments(value[start:stop_at], Problems(), limits=self.limits)
+        start = self._pos
+        stop_at = _find_outside(
+            self.source,
+            _TEXT_STOP,
+            start=start,
+            problems=self.problems,
+            field=self.field,
+            limits=self.limits,
+            comments=self.comments,
+        )
+        text, comments = strip_comments(self.source[start:stop_at], Problems(), limits=self.limits)
         if comments:
             text = " ".join(text.split())
         self._pos = stop_at
@@ -675,10 +710,11 @@ def parse_address_field(
     escapes decoded.  Other types (``x400``, ``dns``, ``unknown``) keep
     the address as written.  Nothing there: None and a defect.
     """
-    semi = value.find(";")
+    # The first ';' outside comments and quotes: '"Doe; Jo" <j@x>' has no type.
+    semi = _find_outside(value, _SEMICOLON_STOP, problems=Problems(), field=field, limits=limits)
     type_text = ""
     rest = value
-    if semi != -1:
+    if semi < len(value):
         type_text, _ = strip_comments(value[:semi], problems, field=field, limits=limits)
         if _ATOM.match(type_text):
             rest = value[semi + 1 :]

@@ -16,19 +16,19 @@ the vocabulary of older and neighbouring specifications:
 
 Defect codes emitted here (on top of those of :mod:`mdnkit._grammar`):
 
-============================ ==========================================================
-code                         meaning
-============================ ==========================================================
-``missing-final-recipient``  no ``Final-Recipient`` field (RFC 8098 §3.2.4: MUST)
-``missing-disposition``      no ``Disposition`` field (RFC 8098 §3.2.6: MUST)
-``malformed-disposition``    the ``Disposition`` value breaks the grammar; the
-                             message is the grammar error's, the disposition None
-``duplicate-field``          a field that may appear once appears again; the first wins
-``obsolete-field``           an RFC 2298 ``Failure`` or ``Warning`` field
-``empty-field``              a field with no value (treated as absent)
-``fields-in-part-header``    MDN fields found in the part's MIME header block
-``several-field-groups``     blank lines between MDN fields (an MDN has one group)
-============================ ==========================================================
+=========================== ================================================================
+code                        meaning
+=========================== ================================================================
+``missing-final-recipient`` no ``Final-Recipient`` field (RFC 8098 §3.2.4: MUST)
+``missing-disposition``     no ``Disposition`` field (RFC 8098 §3.2.6: MUST)
+``malformed-disposition``   the ``Disposition`` value breaks the grammar; the message is the
+                            grammar error's, the disposition None
+``duplicate-field``         a field that may appear once appears again; the first wins
+``obsolete-field``          an RFC 2298 ``Failure`` or ``Warning`` field
+``empty-field``             a field with no value (treated as absent)
+``fields-in-part-header``   MDN fields found in the part's MIME header block
+``several-field-groups``    blank lines between MDN fields (an MDN has one group)
+=========================== ================================================================
 """
 
 from __future__ import annotations
