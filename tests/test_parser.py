@@ -812,3 +812,36 @@ def test_dsn_action_is_read() -> None:
     )
     assert isinstance(found, DSN)
     assert found.recipients[0].action is DSNAction.FAILED
+
+
+# Pieces of encoded words, ids, addresses and folds, in any order.
+HEADER_TEXT = st.lists(
+    st.sampled_from(
+        [*"=?_<>@;:\"'()\\ \t/abcQB0123456789é€\x00\x7f", "=?", "?=", "\r\n ", "utf-8", "?q?"]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        ["Subject", "Date", "Message-ID", "In-Reply-To", "References", "From", "Content-Type"]
+    ),
+    HEADER_TEXT,
+    st.booleans(),
+)
+def test_any_header_value_gives_a_report_or_a_parse_error(
+    name: str, value: str, outer: bool
+) -> None:
+    """Hostile values in the headers parse() reads itself never raise anything else."""
+    text = report(third=ORIGINAL, headers=f"{name}: {value}\n")
+    if not outer:
+        text = text.replace(
+            "Content-Type: text/plain\n", f"Content-Type: text/plain; {name}={value}\n"
+        )
+    try:
+        found = mdnkit.parse(text.encode("utf-8", "surrogateescape"))
+    except ParseError:
+        return
+    assert found is None or isinstance(found, MDN)
