@@ -8,6 +8,8 @@ SQLiteStore in a temporary directory, then
 - ingest rate: receipts per second through ``Tracker.ingest`` (bytes in:
   MIME parsing, correlation and a committed write per receipt), half read
   receipts and half bounces, for random recorded messages;
+- parse only: the same receipts through ``parse_all`` alone, to show
+  what correlation and storage add;
 - status lookup: the time of ``Tracker.status`` for random messages
   (median and 99th percentile).
 
@@ -25,7 +27,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from mdnkit import Tracker
+from mdnkit import Tracker, parse_all
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -123,6 +125,11 @@ def run(size: int, receipts: int, lookups: int, rng: random.Random) -> None:
                 rcpt = f"{'abc'[k % 3]}{n}@{('one', 'two', 'three')[k % 3]}.example"
                 template = MDN if k % 2 == 0 else DSN
                 data.append(template.format(n=n, k=k, rcpt=rcpt).encode())
+            start = time.perf_counter()
+            for item in data:
+                parse_all(item)
+            parse_took = time.perf_counter() - start
+            print(f"N={size}: parse only: {receipts / parse_took:,.0f} receipts/s (for comparison)")
             start = time.perf_counter()
             tied = 0
             for item in data:

@@ -3,7 +3,7 @@
 Two implementations ship (:class:`~mdnkit.store.MemoryStore` for tests and
 short-lived programs, :class:`~mdnkit.store.SQLiteStore` for everything
 else); any other class with these methods works too, and the conformance
-suite in the project's ``tests/store_contract.py`` checks one.
+suite in :mod:`mdnkit.store.contract` checks one.
 
 The rules every store keeps:
 
