@@ -310,6 +310,10 @@ def test_every_query_uses_an_index(tmp_path: Path) -> None:
         ("SELECT seq, body FROM events WHERE ts >= ? AND seq > ? ORDER BY seq LIMIT 5", ("t", 0)),
         ("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT 5", (0,)),
         ("SELECT coalesce(max(seq), 0) + 1 FROM events", ()),
+        (
+            "SELECT * FROM sent WHERE (sent_at, rowid) > (?, ?) ORDER BY sent_at, rowid LIMIT 5",
+            ("", -1),
+        ),
         ("SELECT message_id, recipient FROM tokens WHERE token_id = ?", ("t",)),
     ]
     for sql, params in queries:

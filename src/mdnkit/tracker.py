@@ -714,7 +714,16 @@ def _text(value: object) -> str | None:
 
 
 def _message_id(value: object) -> str | None:
-    """A Message-ID without angle brackets or white space (RFC 5322 §3.6.4 msg-id)."""
+    """A Message-ID without angle brackets or white space, or None.
+
+    RFC 5322 §3.6.4::
+
+        msg-id = [CFWS] "<" id-left "@" id-right ">" [CFWS]
+
+    Read leniently: the brackets are optional (callers pass ids without
+    them) and folding white space inside is dropped, as the parser does for
+    the ids in reports, so both sides compare equal.
+    """
     text = _text(value)
     if text is None:
         return None
