@@ -36,9 +36,7 @@ from .limits import Limits
 # RFC 5322 §3.6.8 ftext: printable US-ASCII except ":".
 _FIELD_NAME = re.compile(r"[!-9;-~]+\Z")
 # A whole field (name, value with its folded lines), or a line that is not one.
-_FIELD = re.compile(
-    r"^(?:(?P<name>[!-9;-~]+)[ \t]*:(?P<value>.*(?:\n[ \t].*)*)|.+(?:\n[ \t].*)*)", re.MULTILINE
-)
+_FIELD = re.compile(r"^(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))", re.MULTILINE)
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 # RFC 2045 §5.1 token characters for type/subtype (lenient: anything but
 # white space, tspecials that cannot occur in a real type, and controls).
@@ -308,18 +306,19 @@ def split_fields(head: str, problems: Problems, limits: Limits) -> tuple[HeaderF
     """
     fields: list[HeaderField] = []
     line = 1
-    for m in _FIELD.finditer(head):
+    # findall builds the (name, value, junk) tuples in C.
+    for name, value, junk in _FIELD.findall(head):
         number = line
-        name, value = m.group("name", "value")
-        line += 1 + (value.count("\n") if name is not None else m.group(0).count("\n"))
-        if name is None:
-            problems.add(
-                "malformed-header",
-                "A header line is not a 'name: value' field; it was skipped.",
-                source=m.group(0)[:200],
-            )
+        if name:
+            line += 1 + value.count("\n")
+            fields.append(HeaderField(name, _unfold(value), number))
             continue
-        fields.append(HeaderField(name, _unfold(value), number))
+        line += 1 + junk.count("\n")
+        problems.add(
+            "malformed-header",
+            "A header line is not a 'name: value' field; it was skipped.",
+            source=junk[:200],
+        )
     if len(fields) > limits.max_header_fields:
         raise _limit(f"more than {limits.max_header_fields} header fields in one block")
     return tuple(fields)
@@ -350,13 +349,15 @@ def find_field(head: str, name: str, index: str | None = None) -> str | None:
     if not head:
         return None
     lower = "\n" + head.lower() if index is None else index
-    key = "\n" + name.lower()
+    key = "\n" + name if name.islower() else "\n" + name.lower()
     pos = lower.find(key)
     while pos != -1:
         colon = pos + len(key)
-        while colon < len(lower) and lower[colon] in " \t":
-            colon += 1
-        if colon < len(lower) and lower[colon] == ":":
+        if not lower.startswith(":", colon):
+            # RFC 5322 §4.5.3 obsolete syntax: white space before the colon.
+            while colon < len(lower) and lower[colon] in " \t":
+                colon += 1
+        if lower.startswith(":", colon):
             stop = lower.find("\n", colon)
             while stop != -1 and lower.startswith((" ", "\t"), stop + 1):
                 stop = lower.find("\n", stop + 1)
