@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import binascii
 import codecs
-import functools
 import itertools
 import re
 import urllib.parse
@@ -103,11 +102,6 @@ class Part(NamedTuple):
     def header(self, name: str) -> str | None:
         """The first value of field *name* (any case), unfolded, or None."""
         return find_field(self.head, name, self.lowered)
-
-    def header_all(self, name: str) -> list[str]:
-        if not self.head:
-            return []
-        return [_unfold(m.group(1)) for m in _field_pattern(name).finditer(self.head)]
 
     def fields(self, problems: Problems, limits: Limits) -> tuple[HeaderField, ...]:
         """Every field of the header block, malformed lines recorded as defects."""
@@ -365,14 +359,6 @@ def find_field(head: str, name: str, index: str | None = None) -> str | None:
             return _unfold(head[colon : len(head) if stop == -1 else stop - 1])
         pos = lower.find(key, pos + 1)
     return None
-
-
-@functools.lru_cache(maxsize=64)
-def _field_pattern(name: str) -> re.Pattern[str]:
-    # One field's value: the rest of its line and its continuation lines.
-    return re.compile(
-        r"^" + re.escape(name) + r"[ \t]*:(.*(?:\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -685,7 +671,8 @@ def read_message(
     if buf.startswith(b"--", blank):
         nl = buf.find(b"\n", blank, blank + 1024)
         line = buf[blank + 2 : nl if nl != -1 else min(end, blank + 1024)].rstrip()
-        if line and b":" not in line[:1]:
+        # RFC 2046 §5.1.1: a boundary is 1 to 70 characters; allow slack.
+        if 0 < len(line) <= 200:
             boundary = line.decode("utf-8", "replace")
             problems.add(
                 "missing-headers",

@@ -23,7 +23,7 @@ import dataclasses
 import email.errors
 import email.header
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from . import _mime
 from ._address import addr_spec
@@ -272,11 +272,13 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
     common = _report_values(item, problems, limits, budget)
     original = common["original_headers"]
     if item.kind == "mdn":
-        header_fields = [
-            Field(f.name, f.value, f.line)
+        # The part's own non-MIME fields: MDN fields written without the
+        # blank line before them (Direct Project agents) land there.
+        header_fields = _fields(
+            f
             for f in item.part.fields(problems, limits)
             if not f.name.lower().startswith("content-")
-        ]
+        )
         values = mdn_values(text, problems, limits, header_fields=header_fields)
         ref = _message_ref(values.get("original_message_id"), None, original, item, problems)
         return MDN(**values, **common, message_ref=ref, defects=problems.defects())  # type: ignore[arg-type]
@@ -451,5 +453,5 @@ def _message_ref(
     return None
 
 
-def _fields(fields: Sequence[_mime.HeaderField]) -> list[Field]:
+def _fields(fields: Iterable[_mime.HeaderField]) -> list[Field]:
     return [Field(f.name, f.value, f.line) for f in fields]
