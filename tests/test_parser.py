@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import pathlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -845,3 +846,149 @@ def test_any_header_value_gives_a_report_or_a_parse_error(
     except ParseError:
         return
     assert found is None or isinstance(found, MDN)
+
+
+# ---------------------------------------------------------------------------
+# Fixture files: whole messages shaped like real senders' (own values)
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+
+FIXTURE_VECTORS = [
+    (
+        "mdn_outlook_alternative.eml",
+        (
+            "MDN",
+            "carla@example.net",
+            MessageRef("offer-2023-03@example.org", RefSource.IN_REPLY_TO),
+            ("address-type-case",),
+        ),
+        ("Gelesen: Angebot für März", "carla@example.net", "Ihre Nachricht\r\n"),
+    ),
+    (
+        "mdn_as2_signed.eml",
+        (
+            "MDN",
+            "PARTNER-B",
+            MessageRef("as2-msg-4471@sender.example.org", RefSource.ORIGINAL_MESSAGE_ID),
+            (),
+        ),
+        (None, None, "Your message was successfully received and processed.\r\n"),
+    ),
+    (
+        "mdn_direct_no_blank_line.eml",
+        (
+            "MDN",
+            None,
+            MessageRef("lab-results-19@hospital.example.com", RefSource.IN_REPLY_TO),
+            (
+                "byte-order-mark",
+                "missing-close-delimiter",
+                "missing-angle-brackets",
+                "fields-in-part-header",
+                "missing-final-recipient",
+            ),
+        ),
+        ("processed:Lab results", "agent@direct.example.org", "Your message was successfully"),
+    ),
+    (
+        "parse_headerless_as2.payload",
+        (
+            "MDN",
+            "PARTNER-C",
+            MessageRef("OPENAS2-9090-1700000000@SENDER_PARTNER-C", RefSource.ORIGINAL_MESSAGE_ID),
+            ("missing-headers",),
+        ),
+        (None, None, "The message sent to Recipient PARTNER-C was received."),
+    ),
+    (
+        "dsn_bounce_of_bounce.eml",
+        (
+            "DSN",
+            "postmaster@gone.example.net",
+            MessageRef("20230602173955.INNER@gone.example.net", RefSource.ATTACHED_ORIGINAL),
+            (),
+        ),
+        (
+            "Undelivered Mail Returned to Sender",
+            "MAILER-DAEMON@relay.example.com",
+            "Your bounce could not be delivered either.\r\n",
+        ),
+    ),
+    (
+        "dsn_mixed_container.eml",
+        (
+            "DSN",
+            "erin@slow.example.com",
+            MessageRef("queued-33@example.org", RefSource.ATTACHED_ORIGINAL),
+            ("not-multipart-report",),
+        ),
+        (
+            "Delivery status notification: delay",
+            "MAILER-DAEMON@smtpd.example.org",
+            "Your message is still queued after 4 hours.\r\n",
+        ),
+    ),
+    (
+        "dsn_global_postfix.eml",
+        (
+            "DSN",
+            "jürgen@exämple.de",
+            MessageRef("gruesse-1@example.org", RefSource.ATTACHED_ORIGINAL),
+            (),
+        ),
+        (
+            "Undelivered Mail Returned to Sender",
+            "MAILER-DAEMON@mx.example.org",
+            "Die Nachricht an jürgen@exämple.de konnte nicht zugestellt werden.\r\n",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "values"), FIXTURE_VECTORS, ids=[v[0] for v in FIXTURE_VECTORS]
+)
+def test_fixture(
+    name: str, expected: tuple[object, ...], values: tuple[str | None, str | None, str]
+) -> None:
+    found = mdnkit.parse((FIXTURES / name).read_bytes())
+    assert summary(found) == expected
+    assert found is not None
+    assert found.human_text is not None
+    subject, sender, text_start = values
+    assert (found.subject, found.sender, found.human_text[: len(text_start)]) == (
+        subject,
+        sender,
+        text_start,
+    )
+
+
+def test_fixture_details() -> None:
+    outlook = mdnkit.parse((FIXTURES / "mdn_outlook_alternative.eml").read_bytes())
+    assert isinstance(outlook, MDN)
+    assert outlook.extension_fields == Headers(
+        [
+            ("X-MSExch-Correlation-Key", "c2FtcGxlLWtleS1ub3QtcmVhbA=="),
+            ("X-Display-Name", "Carla Reader"),
+        ]
+    )
+    as2 = mdnkit.parse((FIXTURES / "mdn_as2_signed.eml").read_bytes())
+    assert isinstance(as2, MDN)
+    assert (as2.message_id, as2.received_content_mic, str(as2.disposition)) == (
+        "MDN-77-A1@as2.example.com",
+        "Qm9ndXMgTUlDIGZvciB0ZXN0cw==,sha1",
+        "automatic-action/MDN-sent-automatically; processed",
+    )
+    postfix = mdnkit.parse((FIXTURES / "dsn_global_postfix.eml").read_bytes())
+    assert isinstance(postfix, DSN)
+    assert (postfix.utf8, postfix.original_envelope_id, postfix.original_headers) == (
+        True,
+        "ENV-5512",
+        Headers(
+            [
+                ("From", "Änne <aenne@example.org>"),
+                ("Subject", "Grüße"),
+                ("Message-ID", "<gruesse-1@example.org>"),
+            ]
+        ),
+    )
