@@ -992,3 +992,16 @@ def test_fixture_details() -> None:
             ]
         ),
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*'<>@.()" \tab1-_', "<a@b>", "x@y"]), max_size=20).map("".join))
+def test_msg_id_fast_path_agrees_with_the_grammar(value: str) -> None:
+    from mdnkit._defects import Problems
+    from mdnkit._grammar import parse_msg_id
+
+    fast, slow = Problems(), Problems()
+    assert parser._msg_id(value, fast, "Message-ID") == parse_msg_id(
+        value, slow, field="Message-ID"
+    )
+    assert fast.defects() == slow.defects()

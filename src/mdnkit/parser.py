@@ -54,6 +54,8 @@ _ORIGINAL_TYPES = frozenset(
 _BOGUS_ORIGINAL = "message/rfc822-headers"
 _ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multipart/mixed"))
 _ANGLE_ID = re.compile(r"<[^<>]*>")
+# A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs.
+_PLAIN_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,9 +333,7 @@ def _report_values(
     sender = header("from")
     subject = header("subject")
     return {
-        "message_id": parse_msg_id(message_id, problems, field="Message-ID")
-        if message_id
-        else None,
+        "message_id": _msg_id(message_id, problems, "Message-ID") if message_id else None,
         "date": parse_date(date, problems, field="Date") if date else None,
         "sender": addr_spec(sender) if sender else None,
         "subject": _decode_subject(subject, problems) if subject is not None else None,
@@ -432,25 +432,33 @@ def _message_ref(
     if isinstance(original, Headers):
         value = original.get("message-id")
         if value:
-            found = parse_msg_id(value, problems, field="Message-ID")
+            found = _msg_id(value, problems, "Message-ID")
             if found:
                 return MessageRef(found, RefSource.ATTACHED_ORIGINAL)
     in_reply_to = item.message.header("in-reply-to")
     if in_reply_to:
         ids = _ANGLE_ID.findall(in_reply_to)
-        found = parse_msg_id(ids[0] if ids else in_reply_to, problems, field="In-Reply-To")
+        found = _msg_id(ids[0] if ids else in_reply_to, problems, "In-Reply-To")
         if found:
             return MessageRef(found, RefSource.IN_REPLY_TO)
     references = item.message.header("references")
     if references:
         ids = _ANGLE_ID.findall(references)
         last = ids[-1] if ids else (references.split() or [""])[-1]
-        found = parse_msg_id(last, problems, field="References") if last else None
+        found = _msg_id(last, problems, "References") if last else None
         if found:
             return MessageRef(found, RefSource.REFERENCES)
     if isinstance(envelope_id, str) and envelope_id:
         return MessageRef(None, RefSource.ENVELOPE_ID, envelope_id=envelope_id)
     return None
+
+
+def _msg_id(value: str, problems: Problems, field: str) -> str | None:
+    """The id of a msg-id field, normalised as :func:`parse_msg_id` does it."""
+    plain = _PLAIN_ID.match(value)
+    if plain is not None:
+        return plain.group(1)
+    return parse_msg_id(value, problems, field=field)
 
 
 def _fields(fields: Iterable[_mime.HeaderField]) -> list[Field]:
