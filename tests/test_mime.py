@@ -645,3 +645,13 @@ def test_input_size() -> None:
         "limit-exceeded",
         "The message has more than 100 bytes; refused.",
     )
+
+
+def test_content_type_readings_are_the_same_every_time() -> None:
+    # Readings without defects are memoised; those with defects record them every time.
+    for value, defects in (("text/plain; charset=utf-8", 0), ("text/plain; junk", 1)):
+        for _ in range(3):
+            problems = Problems()
+            media, params, usable = _mime.parse_content_type(value, problems)
+            assert (media, usable, len(problems)) == ("text/plain", True, defects)
+            assert params == ({"charset": "utf-8"} if defects == 0 else {})

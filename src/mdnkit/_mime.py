@@ -83,7 +83,8 @@ class Part(NamedTuple):
     faster than splitting every field out (:meth:`fields` does that when
     all are wanted).  ``content_type`` is ``type/subtype`` lower-cased,
     the default applied when the header is missing (``explicit_type``
-    tells which); ``params`` have lower-cased names, RFC 2231 resolved.
+    tells which); ``params`` have lower-cased names, RFC 2231 resolved,
+    and are shared: read them, never change them.
 
     A named tuple, immutable like the model's dataclasses but several
     times cheaper to build: one is made for every part visited.
@@ -261,16 +262,15 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     checked here with C-level counts; the header size by
     :func:`_header_block_end`.
     """
-    if start >= end:
-        return "", end
-    if buf.startswith(b"\n", start) or buf.startswith(b"\r\n", start):
-        return "", start + (1 if buf[start] == 0x0A else 2)
     if _FIELD_LINE.match(buf, start, end) is None:
-        return "", start
+        if buf.startswith(b"\n", start, end):
+            return "", start + 1
+        if buf.startswith(b"\r\n", start, end):
+            return "", start + 2
+        return "", min(start, end)
     block_end, body_start = _header_block_end(buf, start, end, limits)
-    head = _decode_header_bytes(buf[start:block_end])
     # CRLF stays: a CR ends each value and is stripped with it (_unfold).
-    head = head.rstrip("\r\n")
+    head = _decode_header_bytes(buf[start:block_end]).rstrip("\r\n")
     # A field takes at least three characters ("a:" and a line break), so
     # short blocks cannot hold too many; long ones are counted in C.
     if len(head) >= 3 * limits.max_header_fields:
@@ -365,8 +365,38 @@ def find_field(head: str, name: str, index: str | None = None) -> str | None:
 # Content-Type
 
 
+# Content-Type values repeat across parts and messages ("text/plain;
+# charset=utf-8"); the reading of a value that raised no defect is kept.
+# A pure function's memo, bounded; the parameter dicts it hands out are
+# shared and must not be changed.
+_CONTENT_TYPES: dict[tuple[str, str], tuple[str, dict[str, str], bool]] = {}
+_CONTENT_TYPES_MAX = 512
+
+
 def parse_content_type(
     value: str | None, problems: Problems, *, default: str = "text/plain"
+) -> tuple[str, dict[str, str], bool]:
+    """(``type/subtype`` lower-cased, parameters, whether the value was usable).
+
+    See :func:`_parse_content_type`; readings without defects are memoised.
+    """
+    if value is None:
+        return default, {}, False
+    key = (value, default)
+    known = _CONTENT_TYPES.get(key)
+    if known is not None:
+        return known
+    before = (len(problems), problems.dropped)
+    result = _parse_content_type(value, problems, default)
+    if (len(problems), problems.dropped) == before and len(value) <= 512:
+        if len(_CONTENT_TYPES) >= _CONTENT_TYPES_MAX:
+            _CONTENT_TYPES.clear()
+        _CONTENT_TYPES[key] = result
+    return result
+
+
+def _parse_content_type(
+    value: str, problems: Problems, default: str
 ) -> tuple[str, dict[str, str], bool]:
     """(``type/subtype`` lower-cased, parameters, whether the value was usable).
 
@@ -383,8 +413,6 @@ def parse_content_type(
     ``; Content-Transfer-Encoding: 8bit`` inside the value) and an
     unterminated quote are tolerated, junk with a defect.
     """
-    if value is None:
-        return default, {}, False
     semi = value.find(";")
     head, rest = (value, "") if semi == -1 else (value[:semi], value[semi + 1 :])
     media = _strip_comments(head).strip().lower()
