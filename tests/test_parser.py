@@ -1005,3 +1005,19 @@ def test_msg_id_fast_path_agrees_with_the_grammar(value: str) -> None:
         value, slow, field="Message-ID"
     )
     assert fast.defects() == slow.defects()
+
+
+def test_sender_and_message_inputs_with_encoded_display_names() -> None:
+    # An EmailMessage flattened with compat32 encodes the whole From field;
+    # parse() flattens with the message's own policy and decodes such a field.
+    raw = crlf(report(headers="From: =?utf-8?b?wqEgPGJvYkBleGFtcGxlLmNvbT4=?=\n"))
+    found = mdnkit.parse(raw)
+    assert found is not None
+    assert (found.sender, found.defects) == ("bob@example.com", ())
+    modern = email.message_from_bytes(
+        crlf(report(headers="From: =?utf-8?q?=C2=A1?= <bob@example.com>\n")),
+        policy=email.policy.default,
+    )
+    found = mdnkit.parse(modern)
+    assert found is not None
+    assert (found.sender, found.defects) == ("bob@example.com", ())

@@ -160,9 +160,8 @@ def to_bytes(data: object, limits: Limits) -> bytes:
     """The raw octets of *data*: bytes-like, str, or an ``email.message.Message``.
 
     A str is encoded as UTF-8, lone surrogates (from a surrogateescape
-    decode) back to the octets they stood for.  A ``Message`` is flattened;
-    the compat32 generator is tried first as it reproduces the original
-    octets most faithfully, then the default policy.
+    decode) back to the octets they stood for.  A ``Message`` is flattened
+    with its own policy, then compat32, then the default policy.
     """
     import email.message
 
@@ -196,7 +195,11 @@ def _flatten(msg: object) -> bytes:
 
     assert isinstance(msg, email.message.Message)
     errors: list[str] = []
-    for policy in (email.policy.compat32, email.policy.default):
+    # The message's own policy first: it folds and encodes its header
+    # objects as they were made (an EmailMessage flattened with compat32
+    # RFC 2047-encodes a whole "Name <addr>" From); then the others.
+    policies = [msg.policy, email.policy.compat32, email.policy.default]
+    for policy in dict.fromkeys(policies):
         try:
             return msg.as_bytes(policy=policy)
         except (ValueError, TypeError, LookupError, AttributeError, IndexError) as exc:

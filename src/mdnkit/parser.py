@@ -335,14 +335,22 @@ def _report_values(
     return {
         "message_id": _msg_id(message_id, problems, "Message-ID") if message_id else None,
         "date": parse_date(date, problems, field="Date") if date else None,
-        "sender": addr_spec(sender) if sender else None,
+        "sender": _sender(sender, problems) if sender else None,
         "subject": _decode_subject(subject, problems) if subject is not None else None,
         "human_text": _human_text(item, problems, limits, budget),
         "original_headers": _original_headers(item, problems, limits),
     }
 
 
-def _decode_subject(value: str, problems: Problems) -> str:
+def _sender(value: str, problems: Problems) -> str | None:
+    """The From addr-spec; generators that RFC 2047-encode the whole field are undone."""
+    found = addr_spec(value)
+    if found is None and "=?" in value:
+        found = addr_spec(_decode_subject(value, problems, field="From"))
+    return found
+
+
+def _decode_subject(value: str, problems: Problems, *, field: str = "Subject") -> str:
     """RFC 2047 encoded words decoded; charsets read through :func:`_mime.decode_text`."""
     if "=?" not in value:
         return value
@@ -350,7 +358,7 @@ def _decode_subject(value: str, problems: Problems) -> str:
         chunks = email.header.decode_header(value)
     except (email.errors.HeaderParseError, ValueError, LookupError):
         problems.add(
-            "malformed-encoded-word", "The Subject has a broken encoded word.", field="Subject"
+            "malformed-encoded-word", f"The {field} has a broken encoded word.", field=field
         )
         return value
     out: list[str] = []
@@ -358,7 +366,7 @@ def _decode_subject(value: str, problems: Problems) -> str:
         if isinstance(chunk, str):
             out.append(chunk)
         else:
-            out.append(_mime.decode_text(chunk, charset or "utf-8", problems, field="Subject"))
+            out.append(_mime.decode_text(chunk, charset or "utf-8", problems, field=field))
     return "".join(out)
 
 
