@@ -715,6 +715,8 @@ def _utf8_mailbox(name: str, address: str) -> str:
     """``"Name" <addr>`` for an RFC 6532 header (raw UTF-8, no encoded words)."""
     if not name:
         return address
+    if not any(c in '()<>[]:;@\\,."' for c in name):
+        return f"{name} <{address}>"
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
 
 
