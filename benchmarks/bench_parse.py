@@ -103,7 +103,7 @@ def linearity(repeat: int) -> None:
         "nesting depth": _nested,
     }
     sizes = {
-        "header length": 200_000,
+        "header length": 100_000,
         "folded lines": 20_000,
         "parts": 1_000,
         "recipients": 1_000,
