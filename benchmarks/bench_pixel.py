@@ -3,8 +3,10 @@
     python benchmarks/bench_pixel.py [--hits 20000] [--recipients 1000]
 
 Every hit is a genuine token: HMAC check, token lookup, sent-message lookup,
-classification and one committed event (SQLite, WAL).  Forged tokens are
-measured too: they must cost almost nothing, as they never touch the store.
+classification and one kept event (SQLite, WAL).  "answered" is the rate of
+responses, "kept" the rate until every event is in the store (the same in the
+default mode, where each hit is committed before its response).  Forged
+tokens are measured too: they never touch the store.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def run(hits: int, recipients: int, directory: Path, *, background: bool) -> dic
         started = time.perf_counter()
         for env in envs:
             assert b"".join(app(env, start_response)) == GIF
+        answered = time.perf_counter() - started
         app.flush()  # every hit kept before the clock stops
         genuine = time.perf_counter() - started
         forged = [environ("/o/" + "A" * 48 + ".gif", AGENTS[0], i) for i in range(hits)]
@@ -80,7 +83,8 @@ def run(hits: int, recipients: int, directory: Path, *, background: bool) -> dic
         opens = sum(r.opens for r in status.recipients)
         assert opens == hits, (opens, hits)
     return {
-        "genuine hits/s": hits / genuine,
+        "answered hits/s": hits / answered,
+        "kept hits/s": hits / genuine,
         "forged hits/s": hits / forged_time,
         "url() calls/s": url_rate,
     }
@@ -103,7 +107,7 @@ def main() -> None:
         mode = "background writer (batched)" if background else "commit per hit (default)"
         print(mode)
         for name, values in results.items():
-            print(f"  {name:>16}: {statistics.median(values):>10,.0f}")
+            print(f"  {name:>17}: {statistics.median(values):>10,.0f}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 
 __all__ = ["DEFAULT_PREFETCH_SECONDS", "Classification", "OpenKind", "classify", "explain"]
@@ -138,13 +139,9 @@ def explain(
         return Classification(
             kind=OpenKind.SCANNER, reason="no User-Agent: mail clients always send one"
         )
-    if _ANY.search(agent):
-        for pattern, reason in _SCANNERS:
-            if pattern.search(agent):
-                return Classification(kind=OpenKind.SCANNER, reason=reason)
-    for pattern, reason in _PROXIES:
-        if pattern.search(agent):
-            return Classification(kind=OpenKind.PROXY, reason=reason)
+    by_agent = _by_agent(agent)
+    if by_agent is not None:
+        return by_agent
     if seconds_since_sent is not None and seconds_since_sent < prefetch_seconds:
         return Classification(
             kind=OpenKind.PREFETCH,
@@ -152,6 +149,20 @@ def explain(
             f"(under {prefetch_seconds:g} s)",
         )
     return Classification(kind=OpenKind.HUMAN, reason="a mail client's user agent")
+
+
+# A few user agents make most fetches (one per client version and proxy):
+# remember their verdicts rather than run the patterns on every hit.
+@functools.lru_cache(maxsize=1024)
+def _by_agent(agent: str) -> Classification | None:
+    if _ANY.search(agent):
+        for pattern, reason in _SCANNERS:
+            if pattern.search(agent):
+                return Classification(kind=OpenKind.SCANNER, reason=reason)
+    for pattern, reason in _PROXIES:
+        if pattern.search(agent):
+            return Classification(kind=OpenKind.PROXY, reason=reason)
+    return None
 
 
 def classify(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -59,6 +60,8 @@ _405_HEADERS = [
 # A user agent is stored, not trusted: bounded so a hostile one cannot fill the store.
 _MAX_USER_AGENT = 512
 _SENT_CACHE = 4096  # sending times remembered (message ids)
+
+_DOTTED_QUAD = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 
 ClientAddress = Literal["truncate", "full", "drop"]
 
@@ -197,10 +200,11 @@ def client_address(raw: str, mode: ClientAddress) -> str | None:
         return None
     if mode == "truncate":
         # Fast path for the common case, a plain dotted quad (RFC 791).
-        octets = raw.split(".")
-        if len(octets) == 4 and all(o.isdigit() and o.isascii() and len(o) <= 3 for o in octets):
+        quad = _DOTTED_QUAD.match(raw)
+        if quad is not None:
+            octets = quad.groups()
             if all(int(o) <= 255 and (o == "0" or o[0] != "0") for o in octets):
-                return f"{int(octets[0])}.{int(octets[1])}.{int(octets[2])}.0/24"
+                return f"{octets[0]}.{octets[1]}.{octets[2]}.0/24"
             return None
     try:
         address = ipaddress.ip_address(raw.strip().strip("[]").split("%", 1)[0])
