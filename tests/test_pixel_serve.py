@@ -63,6 +63,7 @@ def test_arguments() -> None:
         "base_url": "https://t.example.org/o/",
         "keys_file": None,
         "client_address": "truncate",
+        "background": False,
         "trust_forwarded": False,
     }
 
@@ -200,3 +201,39 @@ def test_run_serves_until_interrupted(
     err = capsys.readouterr().err
     assert err.startswith("pixel endpoint on http://127.0.0.1:")
     assert err.endswith(" (Ctrl-C to stop)\n")
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_real_process_keeps_the_open_and_stops_on_sigterm(tmp_path: Path, background: bool) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from mdnkit.pixel import Pixel
+
+    db = tmp_path / "receipts.db"
+    with Tracker(db) as tracker:
+        url = Pixel(tracker, keys=[KEY], base_url="http://x.invalid/o/").url(
+            "m2@example.org", "carol@example.com"
+        )
+    command = [sys.executable, "-m", "mdnkit", "--db", str(db), "pixel", "serve", "--port", "0"]
+    command += ["--base-url", "http://127.0.0.1/o/"] + (["--background"] if background else [])
+    env = {**os.environ, ENV_KEYS: f"hex:{HEX_KEY}"}
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stderr is not None
+            line = process.stderr.readline()
+            assert line.startswith("pixel endpoint on http://127.0.0.1:")
+            port = int(line.split(":")[2].split()[0])
+            path = url[len("http://x.invalid") :]
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+                assert answer.read() == GIF
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    with Tracker(db) as tracker:
+        (event,) = tracker.events()
+        assert (event.message_id, event.recipient) == ("m2@example.org", "carol@example.com")

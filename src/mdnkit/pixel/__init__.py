@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from email.message import Message
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from .. import _address
 from ..errors import RequestError
@@ -86,7 +86,7 @@ class TrackerLike(Protocol):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Personalized:
+class Personalized(Generic[M]):
     """A per-recipient copy of a message.
 
     ``inserted`` is False, and ``url`` None, when the message has no HTML
@@ -94,7 +94,7 @@ class Personalized:
     returned unchanged, and no token is registered.
     """
 
-    message: Message
+    message: M
     inserted: bool
     url: str | None
 
@@ -162,7 +162,7 @@ class Pixel:
         self._tracker.register_token(token_id, mid, rcpt)
         return f"{self._base_url}{token}.gif"
 
-    def personalize(self, msg: M, recipient: str) -> Personalized:
+    def personalize(self, msg: M, recipient: str) -> Personalized[M]:
         """A copy of *msg* for *recipient*, with a pixel in its HTML part.
 
         The pixel goes into the first HTML body part, before its last

@@ -23,7 +23,9 @@ import base64
 import binascii
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Mapping
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING
@@ -33,6 +35,7 @@ from ..errors import MdnkitError, RequestError
 
 if TYPE_CHECKING:
     from ..tracker import Tracker
+    from ._wsgi import PixelApp
 
 __all__ = ["ENV_KEYS", "PixelServer", "add_arguments", "build_server", "parse_keys", "run"]
 
@@ -62,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("truncate", "full", "drop"),
         default="truncate",
         help="what to keep of the client IP address (default: truncate to /24 or /48)",
+    )
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="answer at once and keep hits in batches (faster; queued hits die with the process)",
     )
     parser.add_argument(
         "--trust-forwarded",
@@ -118,9 +126,13 @@ class PixelServer(ThreadingMixIn, WSGIServer):
 
     daemon_threads = True
     tracker: Tracker | None = None
+    pixel_app: PixelApp | None = None
 
     def server_close(self) -> None:
         super().server_close()
+        if self.pixel_app is not None:
+            self.pixel_app.close()  # keeps what a background writer still holds
+            self.pixel_app = None
         if self.tracker is not None:
             self.tracker.close()
             self.tracker = None
@@ -141,10 +153,11 @@ def build_server(args: argparse.Namespace, environ: Mapping[str, str] | None = N
             client_address=args.client_address,
             trust_forwarded=args.trust_forwarded,
         )
+        app = pixel.wsgi_app(background=bool(getattr(args, "background", False)))
         server = make_server(
             args.host,
             args.port,
-            pixel.wsgi_app(),
+            app,
             server_class=PixelServer,
             handler_class=_QuietHandler,
         )
@@ -152,6 +165,7 @@ def build_server(args: argparse.Namespace, environ: Mapping[str, str] | None = N
         tracker.close()
         raise
     server.tracker = tracker
+    server.pixel_app = app
     return server
 
 
@@ -164,10 +178,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     host, port = server.server_address[:2]
     print(f"pixel endpoint on http://{host!s}:{port} (Ctrl-C to stop)", file=sys.stderr)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # A service manager stops us with SIGTERM: shut down as for Ctrl-C,
+        # so that queued hits are kept and the store is closed.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         server.server_close()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
