@@ -413,6 +413,12 @@ def test_client_address_truncation_matches_ipaddress(raw: str) -> None:
     assert client_address(raw, "truncate") == (_reference(raw) if len(raw) <= 64 else None)
 
 
+def test_control_characters_in_user_agent_are_masked(pixel: Pixel, tracker: Tracker) -> None:
+    path = "/o/" + token_of(pixel.url(MID, "bob@example.net")) + ".gif"
+    call(pixel.wsgi_app(), path, user_agent="Thunderbird\x1b[2J\x07/128\x85", validate=False)
+    assert only_event(tracker).detail["user_agent"] == "Thunderbird?[2J?/128?"
+
+
 def test_long_user_agent_is_cut(pixel: Pixel, tracker: Tracker) -> None:
     path = "/o/" + token_of(pixel.url(MID, "bob@example.net")) + ".gif"
     call(pixel.wsgi_app(), path, user_agent="Thunderbird/128 " + "x" * 10_000)

@@ -49,6 +49,7 @@ __all__ = [
     "OpenKind",
     "Personalized",
     "Pixel",
+    "PixelApp",
     "TrackerLike",
     "classify",
     "explain",

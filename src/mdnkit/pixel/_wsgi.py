@@ -122,6 +122,10 @@ class PixelApp:
         sent_at = self._sent_at(message_id)
         since = (now - sent_at).total_seconds() if sent_at is not None else None
         user_agent = str(environ.get("HTTP_USER_AGENT", ""))[:_MAX_USER_AGENT]
+        if not user_agent.isprintable():
+            # Kept for people to read later (status tables, logs): a hostile
+            # agent must not carry terminal escapes or line breaks there.
+            user_agent = "".join(c if c.isprintable() else "?" for c in user_agent)
         if method == "HEAD":
             # A HEAD asks whether the image exists without showing it.
             verdict = Classification(
