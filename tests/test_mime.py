@@ -517,10 +517,10 @@ def test_open_message_and_headers_only() -> None:
         "<orig@example.org>",
         1000,
     )
-    assert _mime.headers_only(kid, problems, DEFAULT_LIMITS) == (
-        _mime.HeaderField("Message-ID", "<orig@example.org>", 1),
-        _mime.HeaderField("Subject", "the original", 2),
-    )
+    assert _mime.headers_only(kid, problems, DEFAULT_LIMITS) == [
+        ("Message-ID", "<orig@example.org>"),
+        ("Subject", "the original"),
+    ]
 
 
 def test_headers_only_decodes_quoted_printable_headers() -> None:
@@ -529,10 +529,10 @@ def test_headers_only_decodes_quoted_printable_headers() -> None:
         b"Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: quoted-printable\n\n"
         b"Subject: Gr=C3=BC=C3=9Fe\nTo: a@b\n"
     )
-    assert _mime.headers_only(part, Problems(), DEFAULT_LIMITS) == (
-        _mime.HeaderField("Subject", "Grüße", 1),
-        _mime.HeaderField("To", "a@b", 2),
-    )
+    assert _mime.headers_only(part, Problems(), DEFAULT_LIMITS) == [
+        ("Subject", "Grüße"),
+        ("To", "a@b"),
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -655,3 +655,17 @@ def test_content_type_readings_are_the_same_every_time() -> None:
             media, params, usable = _mime.parse_content_type(value, problems)
             assert (media, usable, len(problems)) == ("text/plain", True, defects)
             assert params == ({"charset": "utf-8"} if defects == 0 else {})
+
+
+def test_split_pairs_agrees_with_split_fields() -> None:
+    for head in (
+        "Received: from a\r\n\tby b\r\nSubject: x",
+        "A: 1\nnot a field\nB:\n  2",
+        "X-Empty:\nY : z",
+    ):
+        fields = _mime.split_fields(head, Problems(), DEFAULT_LIMITS)
+        pairs = _mime.split_pairs(head, Problems(), DEFAULT_LIMITS)
+        assert pairs == [(f.name, f.value) for f in fields]
+    assert _mime.split_pairs("Received: from a\r\n\tby b", Problems(), DEFAULT_LIMITS) == [
+        ("Received", "from a\tby b")
+    ]

@@ -25,7 +25,7 @@ import codecs
 import itertools
 import re
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from ._defects import Problems
@@ -35,7 +35,10 @@ from .limits import Limits
 # RFC 5322 §3.6.8 ftext: printable US-ASCII except ":".
 _FIELD_NAME = re.compile(r"[!-9;-~]+\Z")
 # A whole field (name, value with its folded lines), or a line that is not one.
-_FIELD = re.compile(r"^(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))", re.MULTILINE)
+# Not anchored with "^" in MULTILINE mode: the engine would then try every
+# offset of the block; each match instead ends with its line break, so the
+# next one starts on the next line.
+_FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 # RFC 2045 §5.1 token characters for type/subtype (lenient: anything but
 # white space, tspecials that cannot occur in a real type, and controls).
@@ -827,7 +830,7 @@ def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
     return make_part(buf, start, end, depth=part.depth + 1, problems=problems, limits=limits)
 
 
-def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[HeaderField, ...]:
+def headers_only(part: Part, problems: Problems, limits: Limits) -> list[tuple[str, str]]:
     """The header fields carried by a returned-original part, never its body.
 
     For message/* the nested message's header block; for text/rfc822-headers
@@ -849,13 +852,31 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[Header
         buf = decode_body(window, problems)
         start, end = 0, len(buf)
     _check_depth(part.depth + 1, limits)
-    fields, _ = read_fields(buf, start, end, problems, limits)
-    return fields
+    head, _ = _read_head(buf, start, end, limits)
+    return split_pairs(head, problems, limits)
+
+
+def split_pairs(head: str, problems: Problems, limits: Limits) -> list[tuple[str, str]]:
+    """``(name, value)`` for every field of *head*: :func:`split_fields` without line numbers.
+
+    The returned original often has dozens of long ``Received`` fields;
+    one comprehension over ``findall`` keeps them cheap.
+    """
+    rows = _FIELD.findall(head)
+    if not all(name for name, _, _ in rows):
+        return [(f.name, f.value) for f in split_fields(head, problems, limits)]
+    if len(rows) > limits.max_header_fields:
+        raise _limit(f"more than {limits.max_header_fields} header fields in one block")
+    return [
+        (
+            name,
+            (value.replace("\r\n", "").replace("\n", "") if "\n" in value else value).strip(
+                " \t\r"
+            ),
+        )
+        for name, value, _ in rows
+    ]
 
 
 def is_message(part: Part) -> bool:
     return part.content_type in _MESSAGE_TYPES
-
-
-def field_pairs(fields: Sequence[HeaderField]) -> list[tuple[str, str]]:
-    return [(f.name, f.value) for f in fields]

@@ -416,7 +416,7 @@ def _original_headers(item: _Found, problems: Problems, limits: Limits) -> Heade
         )
     elif part.content_type not in _ORIGINAL_TYPES:
         return None
-    return Headers(_mime.field_pairs(_mime.headers_only(part, problems, limits)))
+    return Headers(_mime.headers_only(part, problems, limits))
 
 
 def _message_ref(
