@@ -304,6 +304,16 @@ TEXTS = [
         (Defect("unknown-charset", "Unknown charset 'idna'; read as UTF-8.", "Content-Type"),),
     ),
     (
+        b"abc",
+        "utf\x00-8",
+        "abc",
+        (
+            Defect(
+                "unknown-charset", "Unknown charset 'utf\\x00-8'; read as UTF-8.", "Content-Type"
+            ),
+        ),
+    ),
+    (
         b"caf\xe9",
         "x-no-such-charset",
         "caf\ufffd",

@@ -565,7 +565,7 @@ def decode_text(
         info = codecs.lookup(name)
         if not getattr(info, "_is_text_encoding", True) or info.name == "idna":
             raise LookupError(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         problems.add(
             "unknown-charset", f"Unknown charset {name[:40]!r}; read as UTF-8.", field=field
         )
