@@ -679,3 +679,20 @@ def test_split_pairs_agrees_with_split_fields() -> None:
     assert _mime.split_pairs("Received: from a\r\n\tby b", Problems(), DEFAULT_LIMITS) == [
         ("Received", "from a\tby b")
     ]
+
+
+def test_a_message_too_deep_to_flatten() -> None:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    msg: email.message.Message = MIMEText("x")
+    for _ in range(5000):
+        outer = MIMEMultipart()
+        outer.attach(msg)
+        msg = outer
+    with pytest.raises(ParseError) as info:
+        _mime.to_bytes(msg, DEFAULT_LIMITS)
+    assert (info.value.code, info.value.message) == (
+        "limit-exceeded",
+        "The email.message.Message is nested too deeply to be flattened; refused.",
+    )

@@ -205,6 +205,13 @@ def _flatten(msg: object) -> bytes:
     for policy in dict.fromkeys(policies):
         try:
             return msg.as_bytes(policy=policy)
+        except RecursionError:
+            # The generator recurses once per nesting level: a Message
+            # built deeper than the interpreter allows cannot be flattened.
+            raise ParseError(
+                "The email.message.Message is nested too deeply to be flattened; refused.",
+                code="limit-exceeded",
+            ) from None
         except (ValueError, TypeError, LookupError, AttributeError, IndexError) as exc:
             # as_bytes() raises these on undecodable payloads or header
             # objects the generator cannot fold (UnicodeError is a ValueError).
