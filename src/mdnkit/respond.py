@@ -28,7 +28,6 @@ import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from . import _address
 from .errors import RequestError
@@ -36,6 +35,7 @@ from .limits import DEFAULT_LIMITS
 from .model import ActionMode, AddressField, Disposition, DispositionType, SendingMode
 from .request import (
     _ATOM,
+    ReceiptRequest,
     _check_text,
     _decode_words,
     _format_mailbox,
@@ -118,7 +118,7 @@ class Decision:
     action: Action
     reason: str
     code: str
-    request: Any = None  # ReceiptRequest | None (Any: keeps the import graph flat)
+    request: ReceiptRequest | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -286,7 +286,7 @@ def decide(
     )
 
 
-def _must_ask(request: Any, policy: ReceiptPolicy) -> tuple[str, str] | None:
+def _must_ask(request: ReceiptRequest, policy: ReceiptPolicy) -> tuple[str, str] | None:
     not_understood = [a for a in request.required_options if a not in policy.understood_options]
     if not_understood:
         return (
@@ -672,7 +672,7 @@ def _now(now: datetime | None) -> datetime:
     return now
 
 
-def _original_recipient(value: str | None, request: Any) -> AddressField | None:
+def _original_recipient(value: str | None, request: ReceiptRequest) -> AddressField | None:
     if value is None:
         orcpt: AddressField | None = request.original_recipient
         if orcpt is None:
