@@ -552,6 +552,17 @@ def test_decide_never_raises_on_hostile_structure():
     assert decide(raw, me=ME, policy=AUTO).action is Action.SEND
 
 
+def test_deeply_nested_message():
+    # The stdlib parser recurses per level; the headers still decide, the body stays verbatim.
+    body = "".join(
+        f"--b{i}\nContent-Type: multipart/mixed; boundary=b{i + 1}\n\n" for i in range(3000)
+    )
+    raw = incoming({"Content-Type": "multipart/mixed; boundary=b0"}, body)
+    assert decide(raw, me=ME, policy=AUTO).action is Action.SEND
+    mdn = make_mdn(raw, disposition="displayed", final_recipient=ME, include="full", now=NOW)
+    assert raw in mdn.as_bytes()
+
+
 @given(st.binary(max_size=1500))
 def test_decide_any_bytes(raw):
     decision = decide(b"Disposition-Notification-To: a@example.org\n" + raw, me=ME)

@@ -408,7 +408,16 @@ def _message_of(msg: email.message.Message | bytes | str) -> email.message.Messa
         msg = msg.encode("utf-8", "surrogateescape")
     if not isinstance(msg, bytes | bytearray | memoryview):
         raise RequestError(f"expected a Message, bytes or str, not {type(msg).__name__}")
-    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(bytes(msg))
+    data = bytes(msg)
+    if len(data) > DEFAULT_LIMITS.max_input_bytes:
+        raise RequestError(f"the message is larger than {DEFAULT_LIMITS.max_input_bytes} bytes")
+    try:
+        return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    except RecursionError:
+        # The stdlib parser recurses once per multipart level; a hostile
+        # message nests thousands deep.  Its headers are all we need to
+        # decide, and the body is then kept verbatim.
+        return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
 
 
 # ---------------------------------------------------------------------------
@@ -765,7 +774,7 @@ def _returned_part(
     else:
         try:
             raw = original.as_bytes()
-        except (ValueError, LookupError, UnicodeError, TypeError) as exc:
+        except (ValueError, LookupError, TypeError, RecursionError) as exc:
             raise RequestError(f"the original message cannot be serialised: {exc}") from None
     head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
     text = head.decode("utf-8", "replace").replace("\r\n", "\n") + "\n"
