@@ -64,16 +64,46 @@ def test_full_queue_drops_with_a_warning(caplog: pytest.LogCaptureFixture) -> No
         release.wait()
 
     tracker.subscribe(slow_subscriber)
-    writer = BackgroundWriter(tracker, max_queue=1)
+    writer = BackgroundWriter(tracker, max_queue=1, max_wait=0)
     assert writer.put(hit(1)) is True
     assert entered.wait(timeout=30)  # the writer holds hit 1; the queue is empty
     with caplog.at_level(logging.WARNING, logger="mdnkit.pixel"):
         assert writer.put(hit(2)) is True
-        assert writer.put(hit(3)) is False
+        for n in range(3, 3 + 1001):
+            assert writer.put(hit(n)) is False
     release.set()
     writer.close()
+    assert writer.dropped == 1001
     assert sorted(e.event_id for e in tracker.events()) == [f"{1:032x}", f"{2:032x}"]
-    assert caplog.messages == [f"pixel writer overloaded: hit {3:032x} not recorded"]
+    # Once, then every thousandth.
+    assert caplog.messages == [
+        f"pixel writer overloaded: 1 hits not recorded so far (latest {3:032x})",
+        f"pixel writer overloaded: 1000 hits not recorded so far (latest {1002:032x})",
+    ]
+
+
+def test_a_full_queue_makes_the_request_wait_first() -> None:
+    tracker = Tracker()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_subscriber(event: Event) -> None:
+        entered.set()
+        release.wait()
+
+    tracker.subscribe(slow_subscriber)
+    writer = BackgroundWriter(tracker, max_queue=1, max_wait=60)
+    writer.put(hit(1))
+    assert entered.wait(timeout=30)
+    writer.put(hit(2))  # fills the queue
+    outcome: list[bool] = []
+    waiting = threading.Thread(target=lambda: outcome.append(writer.put(hit(3))))
+    waiting.start()
+    release.set()  # the writer drains; the waiting put gets its room
+    waiting.join()
+    writer.close()
+    assert outcome == [True]
+    assert writer.dropped == 0
+    assert len(list(tracker.events())) == 3
 
 
 def test_a_bad_event_does_not_sink_its_batch(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,8 +7,10 @@ thread takes what has gathered and keeps it in a single store transaction
 (the Store contract: nested transactions join the outer one).
 
 The price, documented for users: hits still in the queue when the process
-dies are lost (at most ``max_queue``), and when the queue is full a hit is
-dropped with a warning rather than let memory grow.
+dies are lost (at most ``max_queue``).  When the queue is full the request
+waits for room (up to ``max_wait`` seconds: back-pressure slows answers
+before anything is lost), then the hit is dropped with a warning rather
+than let memory grow.
 """
 
 from __future__ import annotations
@@ -32,9 +34,19 @@ _STOP = object()
 class BackgroundWriter:
     """A daemon thread that keeps queued events, up to *max_batch* per transaction."""
 
-    def __init__(self, tracker: TrackerLike, *, max_queue: int = 10_000, max_batch: int = 500):
+    def __init__(
+        self,
+        tracker: TrackerLike,
+        *,
+        max_queue: int = 10_000,
+        max_batch: int = 500,
+        max_wait: float = 1.0,
+    ) -> None:
         self._tracker = tracker
         self._max_batch = max_batch
+        self._max_wait = max_wait
+        self._dropped = 0
+        self._dropped_lock = threading.Lock()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="mdnkit-pixel-writer", daemon=True)
@@ -46,11 +58,25 @@ class BackgroundWriter:
             log.warning("pixel writer closed: hit %s not recorded", event.event_id)
             return False
         try:
-            self._queue.put_nowait(event)
+            self._queue.put(event, timeout=self._max_wait)
         except queue.Full:
-            log.warning("pixel writer overloaded: hit %s not recorded", event.event_id)
+            with self._dropped_lock:
+                self._dropped += 1
+                dropped = self._dropped
+            # Once, then every thousandth: an overload must not also flood the log.
+            if dropped == 1 or dropped % 1000 == 0:
+                log.warning(
+                    "pixel writer overloaded: %d hits not recorded so far (latest %s)",
+                    dropped,
+                    event.event_id,
+                )
             return False
         return True
+
+    @property
+    def dropped(self) -> int:
+        """How many hits were dropped because the queue stayed full."""
+        return self._dropped
 
     def flush(self) -> None:
         """Wait until every event queued so far is kept (or has failed and been logged)."""
