@@ -6,7 +6,7 @@ decoded or copied unless the caller asks for it, so a report carrying a
 20 MB returned original costs one C-level search for the boundary lines
 around it.  Compared with :mod:`email`:
 
-- delimiter lines are found with one compiled pattern over the whole body
+- delimiter lines are found by ``bytes.find`` over the whole body
   (RFC 2046 §5.1.1), never with a Python loop over lines;
 - header blocks are bounded (:class:`~mdnkit.limits.Limits`) before they are
   read, and read only when a part is visited;
@@ -32,13 +32,12 @@ from ._defects import Problems
 from .errors import ParseError, RequestError
 from .limits import Limits
 
-# RFC 5322 §3.6.8 ftext: printable US-ASCII except ":".
-_FIELD_NAME = re.compile(r"[!-9;-~]+\Z")
 # A whole field (name, value with its folded lines), or a line that is not one.
 # Not anchored with "^" in MULTILINE mode: the engine would then try every
 # offset of the block; each match instead ends with its line break, so the
 # next one starts on the next line.
 _FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
+# RFC 5322 §3.6.8 ftext (printable US-ASCII except ":"), then the colon.
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 # RFC 2045 §5.1 token characters for type/subtype (lenient: anything but
 # white space, tspecials that cannot occur in a real type, and controls).
