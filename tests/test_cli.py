@@ -66,9 +66,7 @@ DSN_DELAYED_TEXT = """\
   arrival-date: 2026-03-03T11:30:04+01:00
   recipients: 1
     grace@example.com  delayed  4.4.1
-  defects: 2
-    address-type-case [Final-Recipient]: Address type 'RFC822' is not in lower case
-    address-type-case [Remote-MTA]: Address type 'DNS' is not in lower case
+  defects: none
 """
 
 

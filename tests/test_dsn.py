@@ -412,9 +412,6 @@ def test_every_per_recipient_field() -> None:
         "utf8": True,
         "defects": (
             Defect(
-                "address-type-case", "Address type 'RFC822' is not in lower case", "Final-Recipient"
-            ),
-            Defect(
                 "display-name",
                 "Display name or angle brackets around 'Kim.Doe@receiver.example'",
                 "Final-Recipient",
@@ -519,7 +516,7 @@ QUIRKS = [
         "Action: failed\n"
         "Diagnostic-Code: X-LOCAL; 500 (unknown user)\n",
         [("newsletter@shop.example", "failed", None)],
-        ["address-type-case", "missing-status"],
+        ["missing-status"],
     ),
     (
         "missing Action and Status",
@@ -593,7 +590,7 @@ QUIRKS = [
             for _ in range(3)
         ),
         [("joe@example.com", "failed", "5.1.1")] * 3,
-        ["address-type-case", "display-name"] * 3,
+        ["display-name"] * 3,
     ),
     (
         "Will-Retry-Until in a failed report",

@@ -184,7 +184,7 @@ VECTORS = [
                 [("X-MSExch-Correlation-Key", "AbCdEf0123=="), ("X-Display-Name", "Bob")]
             ),
         ),
-        ["address-type-case"],
+        [],
         id="exchange",
     ),
     pytest.param(

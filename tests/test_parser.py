@@ -860,7 +860,7 @@ FIXTURE_VECTORS = [
             "MDN",
             "carla@example.net",
             MessageRef("offer-2023-03@example.org", RefSource.IN_REPLY_TO),
-            ("address-type-case",),
+            (),
         ),
         ("Gelesen: Angebot für März", "carla@example.net", "Ihre Nachricht\r\n"),
     ),

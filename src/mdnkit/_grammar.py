@@ -31,7 +31,6 @@ code                          meaning
 ``unclosed-quote``            ``"`` without its closing ``"``; the rest is taken as quoted
 ``empty-address``             an address field with nothing in it, or nothing after ``;``
 ``missing-address-type``      no ``address-type ;`` before the address (type guessed)
-``address-type-case``         the address type is not written in lower case (``RFC822``)
 ``display-name``              a display name or angle brackets around an rfc822 address
 ``source-route``              an obsolete ``@relay:`` source route before the mailbox
 ``bad-utf8-escape``           a ``\\x{...}`` escape of RFC 6533 that names no character
@@ -734,13 +733,9 @@ def parse_address_field(
             position=0,
         )
         type_text = guess
+    # RFC 8098 §3.1.2 and RFC 3464 §2.1.2: address types are case-insensitive,
+    # so "RFC822" (Exchange, Sendmail, AOL) is no defect.
     address_type = type_text.lower()
-    if address_type != type_text:
-        problems.add(
-            "address-type-case",
-            f"Address type {type_text!r} is not in lower case",
-            field=field,
-        )
     if address_type == "utf-8":
         rest = _decode_utf8_escapes(rest, problems, field)
     if address_type in ("rfc822", "utf-8"):
