@@ -111,6 +111,30 @@ def test_request_receipt_message_id_uses_notify_to_without_from():
     assert msg["Message-ID"].endswith("@example.com>")
 
 
+def test_request_receipt_message_id_is_ascii_for_idn_domains():
+    msg = outgoing(From="ann@bücher.example")
+    request_receipt(msg)
+    assert re.fullmatch(r"<[0-9.]+@xn--bcher-kva\.example>", msg["Message-ID"])
+
+
+def test_request_receipt_idn_domain_as_a_labels():
+    msg = outgoing(From="ann@example.org", Message_ID="<m@example.org>")
+    request = request_receipt(msg, "Ann <ann@bücher.example>")
+    assert wire(msg, "Disposition-Notification-To") == ["Ann <ann@xn--bcher-kva.example>"]
+    assert request.addresses == ("ann@xn--bcher-kva.example",)
+    with pytest.raises(RequestError) as info:
+        request_receipt(outgoing(From="a@example.org"), "a@é́.example..")
+    assert str(info.value) == "notify_to: not a valid mailbox address: 'a@é́.example..'"
+
+
+def test_request_receipt_same_address_twice_once():
+    msg = outgoing(From="ann@example.org", Message_ID="<m@example.org>")
+    request = request_receipt(msg, ["Ann <ann@example.org>", "ann@example.org", "b@example.org"])
+    assert wire(msg, "Disposition-Notification-To") == ["Ann <ann@example.org>, b@example.org"]
+    assert request.addresses == ("ann@example.org", "b@example.org")
+    assert request.names == ("Ann", "")
+
+
 def test_request_receipt_works_on_compat32_message():
     msg = email.message_from_string("From: Ann <ann@example.org>\nSubject: x\n\nbody\n")
     request_receipt(msg)

@@ -211,7 +211,7 @@ def request_receipt(
         if not mailboxes:
             raise RequestError(f"no mailbox address in From: {from_value!r}")
         for name, address in mailboxes:
-            _check_mailbox(name, address, "From", allow_words=False)
+            _check_mailbox(name, address, "From")
     else:
         items = [notify_to] if isinstance(notify_to, str) else list(notify_to)
         if not items:
@@ -224,18 +224,21 @@ def request_receipt(
             found = split_mailboxes(item)
             if len(found) != 1:
                 raise RequestError(f"notify_to: expected one mailbox per item, got {item!r}")
-            _check_mailbox(*found[0], "notify_to", allow_words=False)
+            _check_mailbox(*found[0], "notify_to")
             mailboxes.append(found[0])
 
     parsed_options = _options_from_argument(options)
-    value = ", ".join(_format_mailbox(n, a) for n, a in mailboxes)
 
-    message_id = _address_free_msgid(msg)
+    unique: dict[str, str] = {}
+    for name, address in mailboxes:
+        unique.setdefault(_a_label_domain(address), name)
+    mailboxes = [(n, a) for a, n in unique.items()]
+
+    message_id = _existing_msgid(msg)
     if message_id is None:
-        domain = mailboxes[0][1].rpartition("@")[2]
-        new_id = email.utils.make_msgid(domain=domain)
-        msg["Message-ID"] = new_id
-        message_id = new_id[1:-1]
+        message_id = new_msgid(mailboxes[0][1].rpartition("@")[2])
+        msg["Message-ID"] = f"<{message_id}>"
+    value = ", ".join(_format_mailbox(n, a) for n, a in mailboxes)
     _set_header(msg, DNT, value)
     if parsed_options:
         _set_header(msg, DNO, "; ".join(str(o) for o in parsed_options))
@@ -251,11 +254,43 @@ def request_receipt(
     )
 
 
-def _address_free_msgid(msg: email.message.Message) -> str | None:
+def _a_label_domain(address: str) -> str:
+    """*address* with an IDN domain as A-labels (RFC 5890), so the header stays ASCII.
+
+    A message that is not SMTPUTF8 cannot carry raw UTF-8 in an address
+    header (RFC 6532 is an extension); the A-label form is the same domain.
+    """
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        converted = f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        converted = ""
+    # IDNA maps some characters to dots ("\u2024" -> "."): check the result again.
+    if not _address.is_valid_mailbox(converted):
+        raise RequestError(f"not a valid internationalised domain: {domain!r}")
+    return converted
+
+
+def _existing_msgid(msg: email.message.Message) -> str | None:
     value = _header_text(msg, "Message-ID")
     if value is None:
         return None
     return normalize_msgid(value) or None
+
+
+def new_msgid(domain: str) -> str:
+    """A fresh msg-id (no angle brackets) on *domain*, IDNA-encoded when needed.
+
+    ``email.utils.make_msgid`` with a domain never looks up the host name,
+    so this stays free of I/O; a Message-ID must be ASCII (RFC 5322 §3.6.4).
+    """
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        domain = "mdnkit.invalid"
+    return email.utils.make_msgid(domain=domain)[1:-1]
 
 
 def _options_from_argument(
@@ -745,13 +780,13 @@ def _check_text(value: str, what: str) -> None:
         raise RequestError(f"{what}: RFC 2047 encoded words are not allowed in {value!r}")
 
 
-def _check_mailbox(name: str, address: str, what: str, *, allow_words: bool) -> None:
+def _check_mailbox(name: str, address: str, what: str) -> None:
     for c in name + address:
         if c in _BREAKS or ord(c) < 32 or ord(c) == 127:
             raise RequestError(
                 f"{what}: control characters are not allowed in {name!r} {address!r}"
             )
-    if not allow_words and _ENCODED_WORD.search(address):
+    if _ENCODED_WORD.search(address):
         raise RequestError(f"{what}: RFC 2047 encoded words are not allowed in {address!r}")
     if not _address.is_valid_mailbox(address):
         raise RequestError(f"{what}: not a valid mailbox address: {address!r}")

@@ -43,6 +43,7 @@ from .request import (
     _header_texts,
     _strip_comments,
     _Verbatim,
+    new_msgid,
     normalize_msgid,
     receipt_request,
     split_mailboxes,
@@ -705,12 +706,7 @@ def _original_recipient(value: str | None, request: ReceiptRequest) -> AddressFi
 
 def _message_id(value: str | None, address: str, original_id: str | None) -> str:
     if value is None:
-        domain = address.rpartition("@")[2]
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            domain = "mdn.invalid"
-        return email.utils.make_msgid(domain=domain)[1:-1]
+        return new_msgid(address.rpartition("@")[2])
     _check_text(value, "message_id")
     new_id = normalize_msgid(value)
     if not re.fullmatch(r"[!-;=?-~]+@[!-;=?-~]+", new_id) or new_id.count("@") != 1:
