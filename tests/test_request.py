@@ -770,6 +770,14 @@ def test_rcpt_options_for_refuses(address, message):
     assert str(info.value) == message
 
 
+def test_docstring_examples():
+    import doctest
+
+    import mdnkit.request
+
+    assert doctest.testmod(mdnkit.request).failed == 0
+
+
 @given(st.text(max_size=50))
 def test_xtext_is_printable_and_reversible(text):
     encoded = xtext(text)

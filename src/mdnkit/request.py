@@ -38,6 +38,8 @@ __all__ = [
     "dsn_options",
     "receipt_request",
     "request_receipt",
+    "utf8_addr_xtext",
+    "xtext",
 ]
 
 DNT = "Disposition-Notification-To"
