@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -180,6 +181,41 @@ def test_read_fields_limits(text: str, limits: Limits, message: str) -> None:
         read_fields(text, Problems(), limits)
     assert caught.value.code == "limit-exceeded"
     assert str(caught.value) == message
+
+
+# Lines made of the pieces that decide how a report part is read: names,
+# colons, blank and white-space-only lines, folds, line ends of every kind.
+_FIELD_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *("Action: failed", "Status:5.1.1", "X-A :b", "a:", " folded", "\tx", "  ", "\x0b", ""),
+            *("junk", "Final-Recipient: rfc822; a@b", " ", "\u2028", "é: v", "n\x0c: v", ":"),
+            "\ufeffA: b",
+        ]
+    ),
+    max_size=12,
+).flatmap(lambda lines: st.sampled_from(["\n", "\r\n", "\r"]).map(lambda end: end.join(lines)))
+
+
+@given(st.one_of(_FIELD_TEXT, st.text()))
+def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str) -> None:
+    # The findall() fast path must read exactly what the line-by-line
+    # reader reads, and give up whenever the careful reader would record
+    # a defect.
+    from mdnkit._grammar import _read_careful, _read_well_formed
+
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    problems = Problems()
+    careful = _read_careful(text, problems, DEFAULT_LIMITS)
+    fast = _read_well_formed(text, DEFAULT_LIMITS)
+    if fast is not None:
+        assert fast == careful
+        assert problems.codes() == []
+    elif not problems.codes():
+        # Only lines the careful reader records a defect for send it there.
+        raise AssertionError(f"fast path gave up on a clean part: {text!r}")
 
 
 @given(st.text())
@@ -570,6 +606,38 @@ def test_parse_date_reads_what_email_utils_writes(moment: datetime) -> None:
 
     moment = moment.replace(microsecond=0)
     assert parse_date(format_datetime(moment), Problems(), field="F") == moment
+
+
+_DATE_TEXT = st.tuples(
+    st.sampled_from(["", "Mon, ", "Sun ,", "mon, ", "Xyz, "]),
+    st.integers(0, 39),
+    st.sampled_from(["Jan", "Feb", "jan", "Dec", "Foo"]),
+    st.one_of(st.integers(0, 120), st.integers(900, 1100), st.integers(1, 9999)),
+    st.integers(0, 29),
+    st.integers(0, 69),
+    st.sampled_from(["", ":00", ":59", ":60", ":7"]),
+    st.sampled_from(["+0000", "-0000", "+0130", "-0800", "+2400", "+0099", "GMT", "-9959"]),
+    st.sampled_from(["", " (UTC)", "  ", " (a (b))", " junk"]),
+).map(lambda p: f"{p[0]}{p[1]} {p[2]} {p[3]:04d} {p[4]:02d}:{p[5]:02d}{p[6]} {p[7]}{p[8]}")
+
+
+@given(_DATE_TEXT)
+def test_parse_date_fast_path_agrees_with_email_utils(value: str) -> None:
+    # The regex-and-datetime() path must give what the standard library's
+    # reading gives, with the same defects (the careful path is that reading).
+    from mdnkit import _grammar
+
+    fast_problems, careful_problems = Problems(), Problems()
+    fast = parse_date(value, fast_problems, field="F")
+    plain = _grammar._PLAIN_DATE
+    try:
+        _grammar._PLAIN_DATE = re.compile(r"(?!)")  # never matches: careful path only
+        careful = parse_date(value, careful_problems, field="F")
+    finally:
+        _grammar._PLAIN_DATE = plain
+    assert fast == careful
+    assert (fast.utcoffset() if fast else None) == (careful.utcoffset() if careful else None)
+    assert fast_problems.codes() == careful_problems.codes()
 
 
 # ---------------------------------------------------------------------------
