@@ -26,7 +26,9 @@ T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 REF = MessageRef("sent-1@example.org", RefSource.ORIGINAL_MESSAGE_ID)
 
 
-def _disposition(kind: DispositionType | str, sending: SendingMode = SendingMode.MANUAL) -> Disposition:
+def _disposition(
+    kind: DispositionType | str, sending: SendingMode = SendingMode.MANUAL
+) -> Disposition:
     return Disposition(action_mode=ActionMode.MANUAL, sending_mode=sending, type=kind)
 
 
@@ -75,7 +77,9 @@ def test_event_id_is_stable_and_content_derived() -> None:
 
 
 def test_automatic_sending_mode_is_reported() -> None:
-    (event,) = _mdn(disposition=_disposition(DispositionType.DISPLAYED, SendingMode.AUTOMATIC)).events()
+    (event,) = _mdn(
+        disposition=_disposition(DispositionType.DISPLAYED, SendingMode.AUTOMATIC)
+    ).events()
     assert event.automatic is True
 
 
@@ -118,7 +122,7 @@ def test_timestamp_needs_a_date_or_received_at() -> None:
     (event,) = _mdn(date=None).events(received_at=T0)
     assert event.timestamp == T0
     with pytest.raises(RequestError, match="timezone-aware"):
-        _mdn().events(received_at=datetime(2026, 1, 1))  # noqa: DTZ001
+        _mdn().events(received_at=datetime(2026, 1, 1))
 
 
 def _dsn(*recipients: DSNRecipient, **changes: object) -> DSN:

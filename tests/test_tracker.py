@@ -1055,3 +1055,33 @@ def test_threads_ingesting_into_one_file_with_a_subscriber(tmp_path: Path) -> No
         assert len(kept) == len(set(kept))
         assert sorted(heard) == sorted(kept)
         assert len(kept) == len({(n % 30, k % 2, n) for k in range(4) for n in range(40)})
+
+
+def test_ids_written_differently_still_tie() -> None:
+    # Direct Project agents copy ids with a space inside; folding can split
+    # an id across lines.  The sent message and the receipt must still meet.
+    tracker = Tracker()
+    tracker.record_sent(
+        b"From: a@example.org\r\nTo: bob@example.net\r\n"
+        b"Message-ID: <95010510.aa04@IETF.CNR I.Reston.VA.US>\r\n"
+        b"Date: Mon, 5 Jan 2026 10:00:00 +0000\r\n\r\nhi\r\n"
+    )
+    receipt = (
+        b"From: bob@example.net\r\nIn-Reply-To: <95010510.aa04@IETF.CNR\r\n I.Reston.VA.US>\r\n"
+        b'Content-Type: multipart/report; report-type=disposition-notification; boundary="b"\r\n'
+        b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nshown\r\n--b\r\n"
+        b"Content-Type: message/disposition-notification\r\n\r\n"
+        b"Final-Recipient: rfc822; bob@example.net\r\n"
+        b"Disposition: automatic-action/MDN-sent-automatically; processed\r\n--b--\r\n"
+    )
+    with_field = receipt.replace(
+        b"Final-Recipient:", b"Original-Message-ID: <95010510.aa04@IETF.CNR I.Reston.VA.US>\r\nFinal-Recipient:"
+    )
+    received = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+    for data, by in ((receipt, "in-reply-to"), (with_field, "original-message-id")):
+        (event,) = tracker.ingest(data, received_at=received)
+        assert (event.message_id, event.recipient, event.correlated_by) == (
+            "95010510.aa04@IETF.CNRI.Reston.VA.US",
+            "bob@example.net",
+            by,
+        )

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from .events import Event
 
 __all__ = [
+    "DSN",
     "MDN",
     "ActionMode",
     "AddressField",
-    "DSN",
     "DSNAction",
     "DSNRecipient",
     "Defect",

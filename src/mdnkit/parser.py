@@ -25,7 +25,7 @@ import email.header
 import re
 from collections.abc import Iterable
 
-from . import _mime
+from . import _ids, _mime
 from ._address import addr_spec
 from ._defects import Problems
 from ._dsn import dsn_values
@@ -428,6 +428,9 @@ def _message_ref(
 ) -> MessageRef | None:
     """The evidence tying the report to a sent message, strongest first.
 
+    The id in it is the comparison key of :func:`mdnkit._ids.canonical`
+    (the report's own ``original_message_id`` keeps what was written).
+
     1. the MDN's Original-Message-ID (RFC 8098 §3.2.5);
     2. the Message-ID of the returned original (RFC 6522 §3 third part);
     3. the report's In-Reply-To (RFC 5322 §3.6.4; Outlook sets it and no
@@ -436,26 +439,26 @@ def _message_ref(
     5. a DSN's Original-Envelope-Id (RFC 3464 §2.2.1), with no message id.
     """
     if isinstance(original_message_id, str) and original_message_id:
-        return MessageRef(original_message_id, RefSource.ORIGINAL_MESSAGE_ID)
+        return MessageRef(_ids.canonical(original_message_id), RefSource.ORIGINAL_MESSAGE_ID)
     if isinstance(original, Headers):
         value = original.get("message-id")
         if value:
             found = _msg_id(value, problems, "Message-ID")
             if found:
-                return MessageRef(found, RefSource.ATTACHED_ORIGINAL)
+                return MessageRef(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL)
     in_reply_to = item.message.header("in-reply-to")
     if in_reply_to:
         ids = _ANGLE_ID.findall(in_reply_to)
         found = _msg_id(ids[0] if ids else in_reply_to, problems, "In-Reply-To")
         if found:
-            return MessageRef(found, RefSource.IN_REPLY_TO)
+            return MessageRef(_ids.canonical(found), RefSource.IN_REPLY_TO)
     references = item.message.header("references")
     if references:
         ids = _ANGLE_ID.findall(references)
         last = ids[-1] if ids else (references.split() or [""])[-1]
         found = _msg_id(last, problems, "References") if last else None
         if found:
-            return MessageRef(found, RefSource.REFERENCES)
+            return MessageRef(_ids.canonical(found), RefSource.REFERENCES)
     if isinstance(envelope_id, str) and envelope_id:
         return MessageRef(None, RefSource.ENVELOPE_ID, envelope_id=envelope_id)
     return None

@@ -27,7 +27,7 @@ import email.utils
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from . import _address
+from . import _address, _ids
 from .errors import RequestError
 from .model import AddressField, Defect
 
@@ -279,7 +279,7 @@ def _existing_msgid(msg: email.message.Message) -> str | None:
     value = _header_text(msg, "Message-ID")
     if value is None:
         return None
-    return normalize_msgid(value) or None
+    return _ids.canonical(value)
 
 
 def new_msgid(domain: str) -> str:
@@ -533,7 +533,7 @@ def receipt_request(msg: email.message.Message | bytes | str) -> ReceiptRequest 
     message_id = None
     mid_values = _header_texts(msg, "Message-ID")
     if mid_values:
-        message_id = normalize_msgid(mid_values[0]) or None
+        message_id = _ids.canonical(mid_values[0])
 
     return ReceiptRequest(
         addresses=tuple(addresses),
@@ -630,16 +630,6 @@ def parse_original_recipient(value: str, problems: list[Defect]) -> AddressField
     if kind == "utf-8":
         address = _decode_embedded_unicode(address)
     return AddressField(type=kind, address=address)
-
-
-def normalize_msgid(value: str) -> str:
-    """A Message-ID without angle brackets and white space."""
-    text = "".join(value.split())
-    start = text.find("<")
-    if start != -1:
-        end = text.find(">", start)
-        text = text[start + 1 : end if end != -1 else len(text)]
-    return text
 
 
 # ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from . import _address
+from . import _address, _ids
 from .errors import RequestError
 from .limits import DEFAULT_LIMITS
 from .model import ActionMode, AddressField, Disposition, DispositionType, SendingMode
@@ -44,7 +44,6 @@ from .request import (
     _strip_comments,
     _Verbatim,
     new_msgid,
-    normalize_msgid,
     receipt_request,
     split_mailboxes,
 )
@@ -708,7 +707,7 @@ def _message_id(value: str | None, address: str, original_id: str | None) -> str
     if value is None:
         return new_msgid(address.rpartition("@")[2])
     _check_text(value, "message_id")
-    new_id = normalize_msgid(value)
+    new_id = _ids.canonical(value) or ""
     if not re.fullmatch(r"[!-;=?-~]+@[!-;=?-~]+", new_id) or new_id.count("@") != 1:
         raise RequestError(f"message_id: not a msg-id: {value!r}")
     if original_id is not None and new_id == original_id:

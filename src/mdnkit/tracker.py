@@ -42,15 +42,15 @@ import email.utils
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from . import _address
+from . import _address, _ids
 from .errors import RequestError
 from .events import Event, EventType, Source
-from .store import MemoryStore, SQLiteStore, Store
+from .store import BatchStore, MemoryStore, SQLiteStore, Store
 from .store._records import SentMessage, check_since
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ class Tracker:
         elif not isinstance(store, Store):
             raise RequestError(f"not a store: {type(store).__name__}")
         self.store: Store = store
+        # The batch methods are optional (BatchStore); checked once, not per call.
+        self._batch: BatchStore | None = store if isinstance(store, BatchStore) else None
         self._clock = clock or _utc_now
         self._subscribers: list[Callable[[Event], object]] = []
         self._subscribers_lock = threading.Lock()
@@ -228,19 +230,36 @@ class Tracker:
         (:meth:`register_token`) and is tied to them even before the
         message is recorded.
         """
-        if not isinstance(event, Event):
-            raise RequestError(f"not an Event: {type(event).__name__}")
-        if event.timestamp.tzinfo is None:
-            raise RequestError("the event timestamp must be timezone-aware")
-        return self._keep([_untie(event, ())])[0]
+        return self._keep([_pending(event)])[0]
+
+    def add_many(self, events: Iterable[Event]) -> tuple[Event, ...]:
+        """:meth:`add` for each of *events*, in one transaction; the kept events, in order.
+
+        All or nothing: an invalid event raises :class:`~mdnkit.RequestError`
+        before anything is kept.  Much faster than one :meth:`add` per event
+        (the pixel's background writer keeps its hits this way).
+        """
+        return self._keep([_pending(event) for event in events])
 
     def _keep(self, pending: list[Event]) -> tuple[Event, ...]:
+        """Tie what can be tied and keep it all in one transaction.
+
+        *pending* events are unmatched (``_untie``), or already tied by a
+        pixel token, which no lookup could change.
+        """
         kept: list[Event] = []
         new: list[Event] = []
         with self.store.transaction():
-            for event in pending:
-                final = self._resolve(event) or event
-                if self.store.add_event(final) is not None:
+            finals = [
+                event if event.message_id is not None else (self._resolve(event) or event)
+                for event in pending
+            ]
+            if self._batch is not None:
+                seqs = self._batch.add_events(finals)
+            else:
+                seqs = [self.store.add_event(final) for final in finals]
+            for final, seq in zip(finals, seqs, strict=True):
+                if seq is not None:
                     kept.append(final)
                     new.append(final)
                 else:
@@ -277,6 +296,17 @@ class Tracker:
     def resolve_token(self, token_id: str) -> tuple[str, str] | None:
         """``(message_id, recipient)`` for a registered token, else None."""
         return self.store.get_token(token_id)
+
+    def resolve_tokens(self, token_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """:meth:`resolve_token` for many: the registered ones of *token_ids* only."""
+        if self._batch is not None:
+            return self._batch.get_tokens(token_ids)
+        found = {}
+        for token_id in token_ids:
+            target = self.store.get_token(token_id)
+            if target is not None:
+                found[token_id] = target
+        return found
 
     # -- answers ---------------------------------------------------------------
 
@@ -416,6 +446,34 @@ def _report_candidates(report: Report, index: int) -> tuple[tuple[str, str], ...
     if envelope:
         out.append(("envelope_id", envelope))
     return tuple(out)
+
+
+def _pending(event: Event) -> Event:
+    """An event given to :meth:`Tracker.add`, checked, in the form ``_keep`` takes."""
+    if not isinstance(event, Event):
+        raise RequestError(f"not an Event: {type(event).__name__}")
+    if event.timestamp.tzinfo is None:
+        raise RequestError("the event timestamp must be timezone-aware")
+    if event.correlated_by == "token" and event.message_id is not None:
+        # The token names message and recipient: tie it now, without the
+        # round trip through the unmatched form (the pixel's hot path).
+        # Equal to _tie(_untie(event, ()), event.message_id, (), "token").
+        detail = dict(event.detail)
+        detail["ref_message_id"] = event.message_id
+        detail["ref_by"] = "token"
+        detail["recipient_by"] = "token"
+        return Event(
+            event_id=event.event_id,
+            type=event.type,
+            source=event.source,
+            message_id=event.message_id,
+            recipient=_address.normalize(event.recipient) or event.recipient,
+            timestamp=event.timestamp,
+            automatic=event.automatic,
+            correlated_by="token",
+            detail=detail,
+        )
+    return _untie(event, ())
 
 
 def _untie(event: Event, candidates: Iterable[tuple[str, str]]) -> Event:
@@ -714,26 +772,8 @@ def _text(value: object) -> str | None:
 
 
 def _message_id(value: object) -> str | None:
-    """A Message-ID without angle brackets or white space, or None.
-
-    RFC 5322 §3.6.4::
-
-        msg-id = [CFWS] "<" id-left "@" id-right ">" [CFWS]
-
-    Read leniently: the brackets are optional (callers pass ids without
-    them) and folding white space inside is dropped, as the parser does for
-    the ids in reports, so both sides compare equal.
-    """
-    text = _text(value)
-    if text is None:
-        return None
-    text = text.strip()
-    start = text.find("<")
-    if start != -1:
-        end = text.find(">", start)
-        text = text[start + 1 : end if end != -1 else len(text)]
-    text = "".join(text.split())
-    return text or None
+    """A Message-ID as every part of mdnkit compares it (see :mod:`mdnkit._ids`)."""
+    return _ids.canonical(_text(value))
 
 
 def _recipients(message: email.message.Message, given: Iterable[str] | None) -> tuple[str, ...]:
