@@ -37,7 +37,6 @@ from ..errors import RequestError
 from ._classify import DEFAULT_PREFETCH_SECONDS, Classification, OpenKind, classify, explain
 from ._html import find_html_part, img_tag, insert_pixel
 from ._token import Signer
-from ._writer import BackgroundWriter
 from ._wsgi import GIF, ClientAddress, PixelApp
 
 if TYPE_CHECKING:
@@ -204,7 +203,7 @@ class Pixel:
             client_address=self._client_address,
             trust_forwarded=self._trust_forwarded,
             prefetch_seconds=self._prefetch_seconds,
-            writer=BackgroundWriter(self._tracker) if background else None,
+            background=background,
         )
 
 

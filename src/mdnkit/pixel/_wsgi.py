@@ -11,22 +11,23 @@ logged and the GIF still sent.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ..events import Event, EventType, Source, make_event_id
 from ._classify import DEFAULT_PREFETCH_SECONDS, Classification, OpenKind, explain
 from ._token import TOKEN_LENGTH, Signer
+from ._writer import BackgroundWriter
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
     from . import TrackerLike
-    from ._writer import BackgroundWriter
 
 __all__ = ["GIF", "PixelApp"]
 
@@ -60,10 +61,27 @@ _405_HEADERS = [
 # A user agent is stored, not trusted: bounded so a hostile one cannot fill the store.
 _MAX_USER_AGENT = 512
 _SENT_CACHE = 4096  # sending times remembered (message ids)
+# REMOTE_ADDR and X-Forwarded-For as queued; longer ones are not addresses
+# client_address() would accept anyway (it refuses anything over 64).
+_MAX_ADDRESS_FIELD = 2048
+_HEAD = Classification(
+    kind=OpenKind.SCANNER, reason="a HEAD request checks the image without showing it"
+)
 
 _DOTTED_QUAD = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 
 ClientAddress = Literal["truncate", "full", "drop"]
+
+
+class _Hit(NamedTuple):
+    """A genuine token's request, as noted before the answer."""
+
+    token_id: str
+    at: datetime
+    user_agent: str
+    method: str
+    remote_addr: str
+    forwarded: str  # X-Forwarded-For, only when trusted
 
 
 class PixelApp:
@@ -78,7 +96,7 @@ class PixelApp:
         client_address: ClientAddress,
         trust_forwarded: bool,
         prefetch_seconds: float = DEFAULT_PREFETCH_SECONDS,
-        writer: BackgroundWriter | None = None,
+        background: bool = False,
     ) -> None:
         self._tracker = tracker
         self._signer = signer
@@ -87,7 +105,11 @@ class PixelApp:
         self._trust_forwarded = trust_forwarded
         self._prefetch_seconds = prefetch_seconds
         self._sent_cache: dict[str, datetime] = {}
-        self._writer = writer
+        self._nonce = secrets.token_hex(8) + ":"
+        self._counter = itertools.count()
+        # The writer is made here, so that it turns queued hits into events
+        # with this app's _events (token look-ups and all, off the request path).
+        self._writer = BackgroundWriter(tracker, prepare=self._events) if background else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -102,6 +124,10 @@ class PixelApp:
         return [b"" if method == "HEAD" else GIF]
 
     def _record(self, environ: WSGIEnvironment, method: str) -> None:
+        # The request path does only what must happen before the answer:
+        # check the MAC (forgeries cost nothing more) and note the hit.
+        # Token look-up, classification and the event itself are made by
+        # _events, at once by default, in batches by the background writer.
         path = environ.get("PATH_INFO", "")
         if not isinstance(path, str) or len(path) > MAX_PATH or not path.endswith(_SUFFIX):
             return
@@ -113,38 +139,72 @@ class PixelApp:
         token_id = self._signer.verify(token)
         if token_id is None:
             return
-        target = self._tracker.resolve_token(token_id)
-        if target is None:
-            log.warning("genuine pixel token %s unknown to the tracker", token_id)
-            return
-        message_id, recipient = target
-        now = self._clock()
-        sent_at = self._sent_at(message_id)
-        since = (now - sent_at).total_seconds() if sent_at is not None else None
-        user_agent = str(environ.get("HTTP_USER_AGENT", ""))[:_MAX_USER_AGENT]
+        hit = _Hit(
+            token_id,
+            self._clock(),
+            # Bounded now: a hostile agent cannot make a queued hit large.
+            str(environ.get("HTTP_USER_AGENT", ""))[:_MAX_USER_AGENT],
+            method,
+            str(environ.get("REMOTE_ADDR", ""))[:_MAX_ADDRESS_FIELD],
+            # The tail: the right-most entry is the one taken.
+            str(environ.get("HTTP_X_FORWARDED_FOR", ""))[-_MAX_ADDRESS_FIELD:]
+            if self._trust_forwarded
+            else "",
+        )
+        if self._writer is not None:
+            self._writer.put(hit)
+        else:
+            for event in self._events([hit]):
+                self._tracker.add(event)
+
+    def _events(self, hits: list[_Hit]) -> list[Event]:
+        """The events for genuine *hits*: one look-up for all their tokens."""
+        resolve_many = getattr(self._tracker, "resolve_tokens", None)
+        if resolve_many is not None:
+            targets: dict[str, tuple[str, str]] = resolve_many(list({h.token_id for h in hits}))
+        else:
+            targets = {}
+            for token_id in {h.token_id for h in hits}:
+                target = self._tracker.resolve_token(token_id)
+                if target is not None:
+                    targets[token_id] = target
+        events = []
+        for hit in hits:
+            target = targets.get(hit.token_id)
+            if target is None:
+                log.warning("genuine pixel token %s unknown to the tracker", hit.token_id)
+                continue
+            events.append(self._event(hit, *target))
+        return events
+
+    def _event(self, hit: _Hit, message_id: str, recipient: str) -> Event:
+        now = hit.at
+        user_agent = hit.user_agent
         if not user_agent.isprintable():
             # Kept for people to read later (status tables, logs): a hostile
             # agent must not carry terminal escapes or line breaks there.
             user_agent = "".join(c if c.isprintable() else "?" for c in user_agent)
-        if method == "HEAD":
+        if hit.method == "HEAD":
             # A HEAD asks whether the image exists without showing it.
-            verdict = Classification(
-                kind=OpenKind.SCANNER, reason="a HEAD request checks the image without showing it"
-            )
+            verdict = _HEAD
         else:
+            sent_at = self._sent_at(message_id)
+            since = (now - sent_at).total_seconds() if sent_at is not None else None
             verdict = explain(
                 user_agent, seconds_since_sent=since, prefetch_seconds=self._prefetch_seconds
             )
-        detail = {"open_kind": str(verdict.kind), "reason": verdict.reason, "method": method}
+        detail = {"open_kind": str(verdict.kind), "reason": verdict.reason, "method": hit.method}
         if user_agent:
             detail["user_agent"] = user_agent
-        address = self._address(environ)
+        address = self._address(hit)
         if address is not None:
             detail["client_address"] = address
         # Each hit is its own event (the tracker counts opens), so the id
-        # takes a random nonce besides the token and the time.
-        event = Event(
-            event_id=make_event_id("pixel", token_id, now.isoformat(), secrets.token_hex(8)),
+        # takes a nonce besides the token and the time: random per app,
+        # then counted (next() on a count is atomic), so no system call per hit.
+        nonce = f"{self._nonce}{next(self._counter)}"
+        return Event(
+            event_id=make_event_id("pixel", hit.token_id, now.isoformat(), nonce),
             type=EventType.OPENED,
             source=Source.PIXEL,
             message_id=message_id,
@@ -154,10 +214,6 @@ class PixelApp:
             correlated_by="token",
             detail=detail,
         )
-        if self._writer is not None:
-            self._writer.put(event)
-        else:
-            self._tracker.add(event)
 
     def flush(self) -> None:
         """Wait until the hits answered so far are kept (background mode; else no-op)."""
@@ -184,15 +240,14 @@ class PixelApp:
         self._sent_cache[message_id] = sent.sent_at
         return sent.sent_at
 
-    def _address(self, environ: WSGIEnvironment) -> str | None:
+    def _address(self, hit: _Hit) -> str | None:
         if self._client_address == "drop":
             return None
-        raw = str(environ.get("REMOTE_ADDR", ""))
+        raw = hit.remote_addr
         if self._trust_forwarded:
-            forwarded = str(environ.get("HTTP_X_FORWARDED_FOR", ""))
             # The right-most entry was added by our own proxy; the ones to
             # its left are whatever the client chose to send.
-            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            hops = [hop.strip() for hop in hit.forwarded.split(",") if hop.strip()]
             if hops:
                 raw = hops[-1]
         return client_address(raw, self._client_address)

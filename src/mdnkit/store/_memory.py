@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from ..errors import StoreError
@@ -95,6 +95,10 @@ class MemoryStore:
             self._on_rollback(lambda: self._events.pop(event.event_id))
             return self._seq
 
+    def add_events(self, events: Sequence[Event]) -> list[int | None]:
+        with self.transaction():
+            return [self.add_event(event) for event in events]
+
     def replace_event(self, event: Event) -> int:
         with self._lock:
             self._check()
@@ -158,6 +162,11 @@ class MemoryStore:
         with self._lock:
             self._check()
             return self._tokens.get(token_id)
+
+    def get_tokens(self, token_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        with self._lock:
+            self._check()
+            return {t: self._tokens[t] for t in token_ids if t in self._tokens}
 
     def close(self) -> None:
         with self._lock:

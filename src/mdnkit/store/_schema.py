@@ -54,4 +54,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             recipient TEXT NOT NULL
         ) WITHOUT ROWID""",
     ),
+    # 1 -> 2: events in a rowid table keyed by seq.  Version 1 kept them in
+    # a WITHOUT ROWID table keyed by the random event id, with the JSON body
+    # inline: every insert landed on a random leaf page holding a handful of
+    # rows, so a batch of pixel hits rewrote a page per event.  Keyed by seq,
+    # new events are appended; only the small event_id index takes random
+    # inserts.  The same columns, values and indexes otherwise.
+    (
+        """CREATE TABLE events_v2 (
+            seq INTEGER PRIMARY KEY,        -- grows with every insert and replace
+            event_id TEXT NOT NULL UNIQUE,
+            message_id TEXT,                -- NULL while unmatched
+            ref_message_id TEXT,            -- what an unmatched event refers to
+            envelope_id TEXT,
+            ts TEXT NOT NULL,               -- utc_key() of the event timestamp
+            body TEXT NOT NULL              -- the event as JSON
+        )""",
+        "INSERT INTO events_v2 (seq, event_id, message_id, ref_message_id, envelope_id, ts, body)"
+        " SELECT seq, event_id, message_id, ref_message_id, envelope_id, ts, body"
+        " FROM events ORDER BY seq",
+        "DROP TABLE events",
+        "ALTER TABLE events_v2 RENAME TO events",
+        "CREATE INDEX events_message ON events (message_id, seq)",
+        "CREATE INDEX events_unmatched_ref ON events (ref_message_id) WHERE message_id IS NULL",
+        "CREATE INDEX events_unmatched_env ON events (envelope_id) WHERE message_id IS NULL",
+        "CREATE INDEX events_time ON events (ts)",
+    ),
 )

@@ -44,6 +44,12 @@ __all__ = ["SQLiteStore"]
 
 _PAGE = 500  # rows fetched per query when iterating: no read transaction stays open long
 _RETRIES = 50  # attempts at BEGIN IMMEDIATE beyond the busy timeout
+# Rows per multi-row INSERT in add_events: one statement, one sqlite3_step
+# (and one release of the GIL) for many events.  Capped further by the
+# library's bound on host parameters (999 before SQLite 3.32).
+_ROWS_PER_INSERT = 200
+_EVENT_COLUMNS = "event_id, seq, message_id, ref_message_id, envelope_id, ts, body"
+_EVENT_PARAMS = _EVENT_COLUMNS.count(",") + 1
 
 
 class SQLiteStore:
@@ -79,6 +85,7 @@ class SQLiteStore:
         _create_private(self.path)
         conn = self._conn()
         try:
+            self._max_params = _max_params(conn)
             _check_ours(conn, self.path, len(self._migrations))
             self._checked = True
             self._tune(conn)
@@ -218,6 +225,37 @@ class SQLiteStore:
             )
             return seq if cursor.rowcount == 1 else None
 
+    def add_events(self, events: Sequence[Event]) -> list[int | None]:
+        """Keep many events in one transaction: one query for the ids already kept,
+        one multi-row INSERT per few hundred new ones."""
+        out: list[int | None] = [None] * len(events)
+        if not events:
+            return out
+        first: dict[str, int] = {}  # event_id -> index of its first occurrence
+        for index, event in enumerate(events):
+            first.setdefault(event.event_id, index)
+        with self.transaction():
+            ids = list(first)
+            for chunk in _chunks(ids, self._max_params):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT event_id FROM events WHERE event_id IN ({marks})"
+                for (known,) in self._run(sql, chunk).fetchall():
+                    del first[known]
+            seq = self._next_seq()
+            rows: list[Any] = []
+            for index in first.values():  # in batch order
+                out[index] = seq
+                rows.append(_insert_params(seq, events[index]))
+                seq += 1
+            per_insert = max(1, min(_ROWS_PER_INSERT, self._max_params // _EVENT_PARAMS))
+            for chunk in _chunks(rows, per_insert):
+                values = ",".join([f"({','.join('?' * _EVENT_PARAMS)})"] * len(chunk))
+                self._run(
+                    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {values}",
+                    [param for row in chunk for param in row],
+                )
+        return out
+
     def replace_event(self, event: Event) -> int:
         with self.transaction():
             seq = self._next_seq()
@@ -294,6 +332,18 @@ class SQLiteStore:
         ).fetchone()
         return (str(row[0]), str(row[1])) if row else None
 
+    def get_tokens(self, token_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(list(dict.fromkeys(token_ids)), self._max_params):
+            marks = ",".join("?" * len(chunk))
+            rows = self._run(
+                f"SELECT token_id, message_id, recipient FROM tokens WHERE token_id IN ({marks})",
+                chunk,
+            ).fetchall()
+            for token_id, message_id, recipient in rows:
+                found[str(token_id)] = (str(message_id), str(recipient))
+        return found
+
     # -- life cycle -------------------------------------------------------
 
     def close(self) -> None:
@@ -322,6 +372,19 @@ def _event_row(event: Event) -> tuple[Any, ...]:
         utc_key(event.timestamp),
         event_to_json(event),
     )
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _max_params(conn: sqlite3.Connection) -> int:
+    """How many ``?`` one statement may hold (999 before SQLite 3.32, 32766 since)."""
+    try:
+        return max(1, min(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), 30_000))
+    except (AttributeError, sqlite3.Error):  # pragma: no cover - older Python or SQLite
+        return 999
 
 
 def _sent(row: Sequence[Any]) -> SentMessage:
