@@ -632,6 +632,37 @@ QUIRKS = [
         [("jane@example.org", "failed", "5.0.0")],
         ["non-ascii-delivery-status"],
     ),
+    (
+        "blank lines inside one recipient (RFC 3464 Appendix E Delayed DSN)",
+        "Reporting-MTA: dns; relay.example.net\r\n\r\n"
+        "Final-Recipient: rfc822;ana@example.org\r\n\r\n\r\n"
+        "Status: 4.0.0 (unknown temporary failure)\r\nAction: delayed\r\n",
+        [("ana@example.org", "delayed", "4.0.0")],
+        ["split-recipient-group"],
+    ),
+    (
+        "recipient cut after Action, Status and Diagnostic-Code follow",
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        "Original-Recipient: rfc822;ana@example.org\nFinal-Recipient: rfc822;ana@example.org\n"
+        "Action: failed\n\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 no such user\n",
+        [("ana@example.org", "failed", "5.1.1")],
+        ["split-recipient-group"],
+    ),
+    (
+        "a group repeating the fields it would bring stays a recipient of its own",
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        "Final-Recipient: rfc822;ana@example.org\nAction: failed\nStatus: 5.0.0\n\n"
+        "Action: failed\nStatus: 5.0.0\n",
+        [("ana@example.org", "failed", "5.0.0"), (None, "failed", "5.0.0")],
+        ["missing-final-recipient"],
+    ),
+    (
+        "a recipient-less first group is not merged into anything",
+        "Reporting-MTA: dns; relay.example.net\n\nAction: failed\nStatus: 5.0.0\n\n"
+        "Final-Recipient: rfc822;ana@example.org\nAction: failed\nStatus: 5.0.0\n",
+        [(None, "failed", "5.0.0"), ("ana@example.org", "failed", "5.0.0")],
+        ["missing-final-recipient"],
+    ),
 ]
 
 
@@ -661,6 +692,21 @@ def test_missing_blank_line_defect_names_the_line() -> None:
             "missing-blank-line",
             "No blank line between two recipients (Final-Recipient, line 5)",
             "Final-Recipient",
+        ),
+    )
+
+
+def test_split_recipient_group_defect_names_the_line() -> None:
+    values = read(
+        "Reporting-MTA: dns; relay.example.net\n\nFinal-Recipient: rfc822;ana@example.org\n"
+        "\n\nStatus: 4.0.0\nAction: delayed\n"
+    )
+    assert values["defects"] == (
+        Defect(
+            "split-recipient-group",
+            "A blank line splits one recipient's fields (Status, line 6, has no "
+            "Final-Recipient before it); read as one group",
+            "Status",
         ),
     )
 

@@ -150,6 +150,17 @@ def _regroup(
     recipients: list[list[Field]] = []
     for group in rest:
         for part in _split_recipients(group, problems):
+            if recipients and _continues(recipients[-1], part):
+                # RFC 3464 Appendix E "Delayed DSN": a page break left blank
+                # lines between Final-Recipient and Status/Action.
+                problems.add(
+                    "split-recipient-group",
+                    f"A blank line splits one recipient's fields ({part[0].name}, line "
+                    f"{part[0].line}, has no Final-Recipient before it); read as one group",
+                    field=part[0].name,
+                )
+                recipients[-1] = recipients[-1] + part
+                continue
             recipients.append(part)
             if len(recipients) > limits.max_recipients:
                 raise ParseError(
@@ -157,6 +168,25 @@ def _regroup(
                     code="limit-exceeded",
                 )
     return per_message, recipients
+
+
+_NAMES_RECIPIENT = frozenset({"final-recipient", "original-recipient"})
+
+
+def _continues(previous: list[Field], group: list[Field]) -> bool:
+    """Whether *group* is the rest of the recipient in *previous*, cut off by a blank line.
+
+    So when *group* names no recipient, brings per-recipient fields, and
+    *previous* names a recipient and has none of the fields *group* brings.
+    """
+    names = {f.name.lower() for f in group}
+    if names & _NAMES_RECIPIENT:
+        return False
+    brings = names & _PER_RECIPIENT
+    if not brings:
+        return False
+    before = {f.name.lower() for f in previous}
+    return bool(before & _NAMES_RECIPIENT) and not brings & before
 
 
 def _split_recipients(group: list[Field], problems: Problems) -> list[list[Field]]:
