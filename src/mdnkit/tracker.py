@@ -39,6 +39,7 @@ import email.message
 import email.parser
 import email.policy
 import email.utils
+import functools
 import logging
 import os
 import threading
@@ -467,13 +468,20 @@ def _pending(event: Event) -> Event:
             type=event.type,
             source=event.source,
             message_id=event.message_id,
-            recipient=_address.normalize(event.recipient) or event.recipient,
+            recipient=_token_recipient(event.recipient),
             timestamp=event.timestamp,
             automatic=event.automatic,
             correlated_by="token",
             detail=detail,
         )
     return _untie(event, ())
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_recipient(recipient: str | None) -> str | None:
+    # A pixel event names the recipient its token was registered for, and
+    # a recipient opens more than once: remember the normal forms.
+    return _address.normalize(recipient) or recipient
 
 
 def _untie(event: Event, candidates: Iterable[tuple[str, str]]) -> Event:

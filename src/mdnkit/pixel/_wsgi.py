@@ -200,11 +200,11 @@ class PixelApp:
         if address is not None:
             detail["client_address"] = address
         # Each hit is its own event (the tracker counts opens), so the id
-        # takes a nonce besides the token and the time: random per app,
-        # then counted (next() on a count is atomic), so no system call per hit.
+        # takes a nonce besides the token: random per app, then counted
+        # (next() on a count is atomic), so no system call per hit.
         nonce = f"{self._nonce}{next(self._counter)}"
         return Event(
-            event_id=make_event_id("pixel", hit.token_id, now.isoformat(), nonce),
+            event_id=make_event_id("pixel", hit.token_id, nonce),
             type=EventType.OPENED,
             source=Source.PIXEL,
             message_id=message_id,
@@ -253,6 +253,11 @@ class PixelApp:
         return client_address(raw, self._client_address)
 
 
+def _octet(text: str) -> bool:
+    # ipaddress refuses leading zeros (octal would be ambiguous) and values over 255.
+    return int(text) <= 255 and (text == "0" or text[0] != "0")
+
+
 def client_address(raw: str, mode: ClientAddress) -> str | None:
     """*raw* as stored: the /24 (IPv4) or /48 (IPv6) network, the address, or None."""
     if mode == "drop" or len(raw) > 64:
@@ -261,9 +266,9 @@ def client_address(raw: str, mode: ClientAddress) -> str | None:
         # Fast path for the common case, a plain dotted quad (RFC 791).
         quad = _DOTTED_QUAD.match(raw)
         if quad is not None:
-            octets = quad.groups()
-            if all(int(o) <= 255 and (o == "0" or o[0] != "0") for o in octets):
-                return f"{octets[0]}.{octets[1]}.{octets[2]}.0/24"
+            a, b, c, d = quad.groups()
+            if _octet(a) and _octet(b) and _octet(c) and _octet(d):
+                return f"{a}.{b}.{c}.0/24"
             return None
     try:
         address = ipaddress.ip_address(raw.strip().strip("[]").split("%", 1)[0])

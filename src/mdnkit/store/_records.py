@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import json.encoder
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..errors import RequestError, StoreError
@@ -36,12 +38,52 @@ class SentMessage:
 
 
 def utc_key(when: datetime) -> str:
-    """A sortable text form of an aware datetime (UTC, fixed width)."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A sortable text form of an aware datetime (UTC, fixed width).
+
+    ``2026-11-27T12:00:00.000000Z``: what ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")``
+    gives, at a fraction of its cost, and with the year always four digits
+    (glibc's ``%Y`` drops the zeros before year 1000, which would not sort).
+    """
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+# One encoder for every event: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+# json's own string encoder (in C): the quoted, escaped form of one string.
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+_LITERAL = {True: "true", False: "false", None: "null"}
 
 
 def event_to_json(event: Event) -> str:
-    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """The event as compact JSON with sorted keys, exactly as ``_ENCODER`` writes it.
+
+    Written out by hand for the events the tracker makes (string details):
+    a store writes one per event, and the generic encoder walking
+    ``to_dict()`` was the largest cost of keeping a pixel hit.
+    """
+    try:
+        return _event_json(event)
+    except (TypeError, KeyError):  # a value of another type than the model says
+        return _ENCODER.encode(event.to_dict())
+
+
+def _event_json(event: Event) -> str:
+    detail = event.detail
+    if not all(type(k) is str and type(v) is str for k, v in detail.items()):
+        raise TypeError("detail values that are not strings")
+    items = ",".join([f"{_quote(k)}:{_quote(v)}" for k, v in sorted(detail.items())])
+    message_id, recipient = event.message_id, event.recipient
+    return (
+        f'{{"automatic":{_LITERAL[event.automatic]}'
+        f',"correlated_by":{_quote(event.correlated_by)}'
+        f',"detail":{{{items}}}'
+        f',"event_id":{_quote(event.event_id)}'
+        f',"message_id":{"null" if message_id is None else _quote(message_id)}'
+        f',"recipient":{"null" if recipient is None else _quote(recipient)}'
+        f',"source":{_quote(str(event.source))}'
+        f',"timestamp":{_quote(event.timestamp.isoformat())}'
+        f',"type":{_quote(str(event.type))}}}'
+    )
 
 
 def event_from_json(text: str) -> Event:

@@ -226,34 +226,40 @@ class SQLiteStore:
             return seq if cursor.rowcount == 1 else None
 
     def add_events(self, events: Sequence[Event]) -> list[int | None]:
-        """Keep many events in one transaction: one query for the ids already kept,
-        one multi-row INSERT per few hundred new ones."""
+        """Keep many events in one transaction, one multi-row INSERT per few hundred.
+
+        Each row is given the next sequence number up front; ``INSERT OR
+        IGNORE`` skips the ids already kept (and repeats within the batch).
+        When a statement inserted fewer rows than it had, the numbers that
+        made it in say which were new; the others are left unused (the
+        contract asks for growing numbers, not consecutive ones).
+        """
         out: list[int | None] = [None] * len(events)
         if not events:
             return out
-        first: dict[str, int] = {}  # event_id -> index of its first occurrence
-        for index, event in enumerate(events):
-            first.setdefault(event.event_id, index)
+        per_insert = max(1, min(_ROWS_PER_INSERT, self._max_params // _EVENT_PARAMS))
+        row_marks = f"({','.join('?' * _EVENT_PARAMS)})"
         with self.transaction():
-            ids = list(first)
-            for chunk in _chunks(ids, self._max_params):
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT event_id FROM events WHERE event_id IN ({marks})"
-                for (known,) in self._run(sql, chunk).fetchall():
-                    del first[known]
-            seq = self._next_seq()
-            rows: list[Any] = []
-            for index in first.values():  # in batch order
-                out[index] = seq
-                rows.append(_insert_params(seq, events[index]))
-                seq += 1
-            per_insert = max(1, min(_ROWS_PER_INSERT, self._max_params // _EVENT_PARAMS))
-            for chunk in _chunks(rows, per_insert):
-                values = ",".join([f"({','.join('?' * _EVENT_PARAMS)})"] * len(chunk))
-                self._run(
-                    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {values}",
-                    [param for row in chunk for param in row],
+            first = self._next_seq()
+            for start in range(0, len(events), per_insert):
+                chunk = events[start : start + per_insert]
+                params: list[Any] = []
+                for offset, event in enumerate(chunk):
+                    params.extend(_insert_params(first + start + offset, event))
+                cursor = self._run(
+                    f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS})"
+                    f" VALUES {','.join([row_marks] * len(chunk))}",
+                    params,
                 )
+                low, high = first + start, first + start + len(chunk) - 1
+                if cursor.rowcount == len(chunk):
+                    out[start : start + len(chunk)] = range(low, high + 1)
+                    continue
+                rows = self._run(
+                    "SELECT seq FROM events WHERE seq BETWEEN ? AND ?", (low, high)
+                ).fetchall()
+                for (seq,) in rows:
+                    out[int(seq) - first] = int(seq)
         return out
 
     def replace_event(self, event: Event) -> int:
