@@ -422,6 +422,86 @@ def test_missing_boundary() -> None:
     )
 
 
+INDENTED = "A delimiter line of the {} is indented (RFC 2046 §5.1.1 does not allow it); read as a delimiter"
+
+INDENTED_BOUNDARIES = [
+    (
+        "report part behind an indented delimiter (RFC 3464 Appendix E)",
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=j\r\n\r\n"
+        b"--j\r\n\r\nhuman\r\n\r\n --j\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; a.example\r\n\r\n--j--\r\n",
+        (
+            [
+                ("text/plain", b"human\r\n"),
+                ("message/delivery-status", b"Reporting-MTA: dns; a.example\r\n"),
+            ],
+            (Defect("indented-boundary", INDENTED.format("multipart/report")),),
+        ),
+    ),
+    (
+        "a single part found strictly, two when indented lines count",
+        b"Content-Type: multipart/mixed; boundary=j\n\n--j\n\none\n\t--j\n\ntwo\n--j--\n",
+        (
+            [("text/plain", b"one"), ("text/plain", b"two")],
+            (Defect("indented-boundary", INDENTED.format("multipart/mixed")),),
+        ),
+    ),
+    (
+        "no delimiter at the line start at all: the close-delimiter is indented too",
+        b"Content-Type: multipart/mixed; boundary=j\n\n  --j\n\none\n  --j\n\ntwo\n  --j--\n",
+        (
+            [("text/plain", b"one"), ("text/plain", b"two")],
+            (Defect("indented-boundary", INDENTED.format("multipart/mixed")),),
+        ),
+    ),
+    (
+        "two parts found strictly: indented lines stay text",
+        b"Content-Type: multipart/mixed; boundary=j\n\n--j\n\none\n --j\nstill one\n--j\n\ntwo\n--j--\n",
+        ([("text/plain", b"one\n --j\nstill one"), ("text/plain", b"two")], ()),
+    ),
+    (
+        "a report found strictly: indented lines stay text",
+        b"Content-Type: multipart/report; boundary=j\n\n--j\n\nhuman\n --j\n--j\n"
+        b"Content-Type: message/delivery-status\n\nReporting-MTA: dns; a.example\n--j--\n",
+        (
+            [
+                ("text/plain", b"human\n --j"),
+                ("message/delivery-status", b"Reporting-MTA: dns; a.example"),
+            ],
+            (),
+        ),
+    ),
+    (
+        "the strict reading's defects are dropped when the lenient one wins",
+        b"Content-Type: multipart/mixed; boundary=j\n\nx\n --j\n\none\n --j\n\ntwo\n --j--\n",
+        (
+            [("text/plain", b"one"), ("text/plain", b"two")],
+            (Defect("indented-boundary", INDENTED.format("multipart/mixed")),),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [v[1:] for v in INDENTED_BOUNDARIES],
+    ids=[v[0] for v in INDENTED_BOUNDARIES],
+)
+def test_indented_delimiters_as_a_fallback(
+    text: bytes, expected: tuple[list[tuple[str, bytes]], tuple[Defect, ...]]
+) -> None:
+    assert split(text) == expected
+
+
+def test_indented_fallback_counts_parts_once() -> None:
+    text = b"Content-Type: multipart/mixed; boundary=j\n\n--j\n\none\n --j\n\ntwo\n --j--\n"
+    problems = Problems()
+    root = _mime.read_message(text, problems, DEFAULT_LIMITS)
+    budget = _mime.Budget(DEFAULT_LIMITS)
+    assert len(_mime.children(root, problems, DEFAULT_LIMITS, budget)) == 2
+    assert budget.parts == 2
+
+
 def test_children_agree_with_the_standard_library() -> None:
     text = (
         b"Content-Type: multipart/report; report-type=delivery-status;\r\n"
@@ -478,6 +558,51 @@ READ_MESSAGE = [
                 "read as a multipart with that boundary.",
             ),
         ),
+    ),
+    (
+        "no usable Content-Type, body starts with a recurring delimiter (RFC 3464 Appendix E)",
+        b"Date: Thu, 7 Jul 1994 17:16:05 -0400 From: Mail Delivery\r\n<md@example.edu> "
+        b"MIME-\r\nVersion: 1.0 Content-Type: multipart/report;\r\n   boundary=R/x\r\n\r\n"
+        b"--R/x\r\n\r\nhello\r\n--R/x--\r\n",
+        ("multipart/mixed", {"boundary": "R/x"}, b"--R/x\r\n\r\nhello\r\n--R/x--\r\n"),
+        (
+            Defect(
+                "boundary-without-content-type",
+                "The message has no usable Content-Type, but its body starts with a delimiter "
+                "line that recurs; read as a multipart with that boundary.",
+                "Content-Type",
+            ),
+        ),
+    ),
+    (
+        "malformed Content-Type, body starts with a recurring delimiter",
+        b"Content-Type: report\n\n\n--q\n\nx\n--q--\n",
+        ("multipart/mixed", {"boundary": "q"}, b"--q\n\nx\n--q--\n"),
+        (
+            Defect(
+                "malformed-content-type",
+                "Content-Type 'report' is not type/subtype; read as text/plain.",
+                "Content-Type",
+            ),
+            Defect(
+                "boundary-without-content-type",
+                "The message has no usable Content-Type, but its body starts with a delimiter "
+                "line that recurs; read as a multipart with that boundary.",
+                "Content-Type",
+            ),
+        ),
+    ),
+    (
+        "no Content-Type, a dashed line that does not recur stays text",
+        b"Subject: notes\n\n--signature\nbye\n",
+        ("text/plain", {}, b"--signature\nbye\n"),
+        (),
+    ),
+    (
+        "explicit text/plain starting with a recurring dashed line stays text",
+        b"Content-Type: text/plain\n\n--x\none\n--x\n",
+        ("text/plain", {}, b"--x\none\n--x\n"),
+        (),
     ),
 ]
 

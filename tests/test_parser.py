@@ -963,6 +963,106 @@ def test_fixture(
     )
 
 
+def _delivery(
+    address: str, action: DSNAction, code: str, comment: str | None = None
+) -> tuple[str, DSNAction | str | None, str | None, str | None]:
+    return (address, action, code, comment)
+
+
+# RFC 3464 Appendix E, whole messages as the RFC prints them (de-indented,
+# page breaks removed, CRLF): each needs one lenient reading.
+RFC3464_WHOLE = [
+    (
+        "parse_rfc3464_simple.eml",
+        "dns; cs.utk.edu",
+        [_delivery("louisl@larry.slip.umd.edu", DSNAction.FAILED, "4.0.0")],
+        ("boundary-without-content-type", "not-multipart-report"),
+        "The original message was received at Sat, 2 Jul 1994 17:10:28 -0400\r\n",
+    ),
+    (
+        "parse_rfc3464_multi_recipient.eml",
+        "dns; cs.utk.edu",
+        [
+            _delivery("arathib@vnet.ibm.com", DSNAction.FAILED, "5.0.0", "permanent failure"),
+            _delivery(
+                "johnh@hpnjld.njd.hp.com",
+                DSNAction.DELAYED,
+                "4.0.0",
+                "hpnjld.njd.jp.com: host name lookup failure",
+            ),
+            _delivery("wsnell@sdcc13.ucsd.edu", DSNAction.FAILED, "5.0.0"),
+        ],
+        ("indented-boundary",),
+        "       ----- The following addresses had delivery problems -----\r\n",
+    ),
+    (
+        "parse_rfc3464_delayed.eml",
+        "dns; sun2.nsfnet-relay.ac.uk",
+        [
+            _delivery(
+                "thomas@de-montfort.ac.uk", DSNAction.DELAYED, "4.0.0", "unknown temporary failure"
+            )
+        ],
+        ("split-recipient-group",),
+        "The following message:\r\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "mta", "recipients", "codes", "text_start"),
+    RFC3464_WHOLE,
+    ids=[v[0] for v in RFC3464_WHOLE],
+)
+def test_rfc3464_appendix_e_whole_messages(
+    name: str,
+    mta: str,
+    recipients: list[tuple[str, DSNAction | str | None, str | None, str | None]],
+    codes: tuple[str, ...],
+    text_start: str,
+) -> None:
+    found = mdnkit.parse((FIXTURES / name).read_bytes())
+    assert isinstance(found, DSN)
+    read = [
+        (
+            r.address,
+            r.action,
+            r.status.code if r.status else None,
+            r.status.comment if r.status else None,
+        )
+        for r in found.recipients
+    ]
+    assert (str(found.reporting_mta), read, tuple(d.code for d in found.defects)) == (
+        mta,
+        recipients,
+        codes,
+    )
+    assert found.human_text is not None
+    assert found.human_text.splitlines(keepends=True)[0] == text_start
+
+
+def test_rfc3464_appendix_e_defect_messages() -> None:
+    simple = mdnkit.parse((FIXTURES / "parse_rfc3464_simple.eml").read_bytes())
+    multi = mdnkit.parse((FIXTURES / "parse_rfc3464_multi_recipient.eml").read_bytes())
+    assert simple is not None
+    assert multi is not None
+    assert (simple.defects[0], multi.defects) == (
+        Defect(
+            "boundary-without-content-type",
+            "The message has no usable Content-Type, but its body starts with a delimiter "
+            "line that recurs; read as a multipart with that boundary.",
+            "Content-Type",
+        ),
+        (
+            Defect(
+                "indented-boundary",
+                "A delimiter line of the multipart/report is indented (RFC 2046 §5.1.1 "
+                "does not allow it); read as a delimiter",
+            ),
+        ),
+    )
+
+
 def test_fixture_details() -> None:
     outlook = mdnkit.parse((FIXTURES / "mdn_outlook_alternative.eml").read_bytes())
     assert isinstance(outlook, MDN)

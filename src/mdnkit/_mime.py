@@ -728,7 +728,46 @@ def read_message(
     if blank > pos and blank < end and buf.find(b"\n", pos, blank) != -1:
         problems.add("leading-blank-lines", "Blank lines precede the first header field.")
         pos = buf.rfind(b"\n", pos, blank) + 1
-    return make_part(buf, pos, end, depth=0, problems=problems, limits=limits)
+    root = make_part(buf, pos, end, depth=0, problems=problems, limits=limits)
+    if root.explicit_type:
+        return root
+    return _multipart_by_body(root, problems) or root
+
+
+def _multipart_by_body(root: Part, problems: Problems) -> Part | None:
+    """*root*, which has no usable Content-Type, read as a multipart if its body says so.
+
+    So when the body's first non-blank line is a delimiter line whose
+    boundary recurs on a later line.  RFC 3464 Appendix E "Simple DSN":
+    the RFC editor re-flowed the header block into a paragraph, so its
+    Content-Type sits mid-line, but the body is plainly a multipart.
+    Looked at only when Content-Type is absent or unusable: ordinary
+    text/plain mail never pays for it.
+    """
+    buf, end = root.buf, root.end
+    blank = root.body_start
+    while blank < end and buf[blank] in b"\r\n \t":
+        blank += 1
+    if not buf.startswith(b"--", blank):
+        return None
+    nl = buf.find(b"\n", blank, blank + 1024)
+    if nl == -1:
+        return None
+    line = buf[blank + 2 : nl].rstrip()
+    # RFC 2046 §5.1.1: a boundary is 1 to 70 characters; allow slack.
+    if not 0 < len(line) <= 200 or buf.find(b"\n--" + line, nl, end) == -1:
+        return None
+    problems.add(
+        "boundary-without-content-type",
+        "The message has no usable Content-Type, but its body starts with a delimiter "
+        "line that recurs; read as a multipart with that boundary.",
+        field="Content-Type",
+    )
+    return root._replace(
+        body_start=blank,
+        content_type="multipart/mixed",
+        params={"boundary": line.decode("utf-8", "replace")},
+    )
 
 
 def _delimiter_lines(
@@ -776,12 +815,94 @@ def _delimiter_lines(
     return found
 
 
+def _indented(boundary: bytes) -> re.Pattern[bytes]:
+    """A delimiter line with optional white space before it (lenient path only)."""
+    return re.compile(
+        rb"(?:\A|(?<=\n))[ \t]*--" + re.escape(boundary) + rb"(--)?[ \t]*\r?(?:\n|\Z)"
+    )
+
+
+def _indented_delimiter_lines(
+    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
+) -> list[tuple[int, int, bool]]:
+    """:func:`_delimiter_lines`, also accepting white space before ``--`` boundary."""
+    found: list[tuple[int, int, bool]] = []
+    for match in _indented(boundary).finditer(buf, start, end):
+        closing = match.group(1) is not None
+        found.append((match.start(), match.end(), closing))
+        if closing or len(found) > limits.max_parts:
+            break
+    return found
+
+
 def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> list[Part]:
-    """The body parts of multipart *part*, in order (preamble and epilogue dropped)."""
-    return list(iter_children(part, problems, limits, budget))
+    """The body parts of multipart *part*, in order (preamble and epilogue dropped).
+
+    A lenient second reading, only when the strict one (RFC 2046 §5.1.1)
+    finds fewer than two parts, or no report part in a multipart/report:
+    delimiter lines preceded by white space are accepted, with an
+    ``indented-boundary`` defect.  RFC 3464 Appendix E "Multi-Recipient
+    DSN" indents one (`` --JAA13167...``), so a strict reader merges the
+    human text and the report.  The reading that finds more parts wins;
+    only its problems are recorded.
+    """
+    before = budget.parts
+    strict = Problems()
+    kids = list(iter_children(part, strict, limits, budget))
+    if (
+        len(kids) >= 2
+        and (
+            part.content_type != "multipart/report"
+            or any(kid.content_type in _REPORT_PART_TYPES for kid in kids)
+        )
+    ) or not _may_be_indented(part):
+        _merge(problems, strict)
+        return kids
+    after = budget.parts
+    budget.parts = before
+    lenient = Problems()
+    indented = list(iter_children(part, lenient, limits, budget, indented=True))
+    if len(indented) <= len(kids):
+        budget.parts = after
+        _merge(problems, strict)
+        return kids
+    problems.add(
+        "indented-boundary",
+        f"A delimiter line of the {part.content_type} is indented (RFC 2046 §5.1.1 "
+        "does not allow it); read as a delimiter",
+    )
+    _merge(problems, lenient)
+    return indented
 
 
-def iter_children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> Iterator[Part]:
+def _may_be_indented(part: Part) -> bool:
+    boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
+    if not boundary:
+        return False
+    pattern = re.compile(rb"(?:\A|(?<=\n))[ \t]+--" + re.escape(boundary))
+    return pattern.search(part.buf, part.body_start, part.end) is not None
+
+
+def _merge(problems: Problems, found: Problems) -> None:
+    for error in found._errors:
+        problems.add_error(error)
+    problems.dropped += found.dropped
+
+
+# The report part types (RFC 8098 §3.1, RFC 3464 §2.1, RFC 6533 §5-§6).
+_REPORT_PART_TYPES = frozenset(
+    (
+        "message/disposition-notification",
+        "message/global-disposition-notification",
+        "message/delivery-status",
+        "message/global-delivery-status",
+    )
+)
+
+
+def iter_children(
+    part: Part, problems: Problems, limits: Limits, budget: Budget, *, indented: bool = False
+) -> Iterator[Part]:
     """The body parts of multipart *part*, each header block read only when reached.
 
     Tolerated, each noted where it matters: a boundary that begins with
@@ -795,7 +916,11 @@ def iter_children(part: Part, problems: Problems, limits: Limits, budget: Budget
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
         return
     buf, start, end = part.buf, part.body_start, part.end
-    lines = _delimiter_lines(buf, boundary.encode("utf-8", "surrogateescape"), start, end, limits)
+    encoded = boundary.encode("utf-8", "surrogateescape")
+    if indented:
+        lines = _indented_delimiter_lines(buf, encoded, start, end, limits)
+    else:
+        lines = _delimiter_lines(buf, encoded, start, end, limits)
     if not lines:
         problems.add(
             "missing-boundary", f"No delimiter line for boundary {boundary[:70]!r} was found."
