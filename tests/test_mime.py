@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 
 import pytest
 
@@ -121,6 +122,37 @@ def test_find_field_is_case_insensitive_and_unfolds() -> None:
     assert _mime.find_field(head, "Subject") == "a"
     assert _mime.find_field(head, "ject") is None
     assert _mime.find_field("", "Subject") is None
+
+
+def test_find_field_after_text_that_lower_casing_lengthens() -> None:
+    # "İ".lower() is two characters: offsets must not drift after it.
+    head = "X-Name: İİİİİİ\r\nContent-Type: multipart/report; boundary=b\r\nSubject: Grüße"
+    part = _mime.make_part(
+        head.encode() + b"\r\n\r\nbody",
+        0,
+        len(head.encode()) + 8,
+        depth=0,
+        problems=Problems(),
+        limits=DEFAULT_LIMITS,
+    )
+    assert (part.content_type, part.params, part.header("subject")) == (
+        "multipart/report",
+        {"boundary": "b"},
+        "Grüße",
+    )
+    names = re.compile(r"\n(subject|content-type|x-name)[ \t]*:")
+    assert _mime.find_fields(part, names) == {
+        "x-name": "İİİİİİ",
+        "content-type": "multipart/report; boundary=b",
+        "subject": "Grüße",
+    }
+
+
+def test_find_fields_takes_the_first_of_each_and_unfolds() -> None:
+    text = b"Date: one\nSubject : a\n  b\nX-Date: no\nDate: two\nsubject: c\n\nbody"
+    part = _mime.make_part(text, 0, len(text), depth=0, problems=Problems(), limits=DEFAULT_LIMITS)
+    names = re.compile(r"\n(date|subject|from)[ \t]*:")
+    assert _mime.find_fields(part, names) == {"date": "one", "subject": "a  b"}
 
 
 # ---------------------------------------------------------------------------

@@ -1063,6 +1063,23 @@ def test_rfc3464_appendix_e_defect_messages() -> None:
     )
 
 
+def test_header_text_that_lower_casing_lengthens_does_not_hide_the_report() -> None:
+    text = (
+        "X-Name: İİİİİİİİ\r\nSubject: Undelivered\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n"
+        "\r\nFinal-Recipient: rfc822; a@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "\r\n--b--\r\n"
+    )
+    found = mdnkit.parse(text.encode())
+    assert isinstance(found, DSN)
+    assert (found.subject, found.recipients[0].address, found.defects) == (
+        "Undelivered",
+        "a@example.org",
+        (),
+    )
+
+
 def test_fixture_details() -> None:
     outlook = mdnkit.parse((FIXTURES / "mdn_outlook_alternative.eml").read_bytes())
     assert isinstance(outlook, MDN)

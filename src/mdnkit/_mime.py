@@ -345,6 +345,46 @@ def _unfold(value: str) -> str:
     return value.strip(" \t\r")
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def lowered(head: str) -> str:
+    """``"\\n" + head`` lower-cased, offset for offset (the index of :func:`find_field`).
+
+    ``str.lower()`` can lengthen text ("İ" becomes two characters), which
+    would shift every offset after it; field names are ASCII, so such a
+    block is lower-cased in ASCII only.
+    """
+    low = head.lower()
+    if len(low) != len(head):
+        low = head.translate(_ASCII_LOWER)
+    return "\n" + low
+
+
+def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
+    """The first value of each field whose lower-cased name *names* matches.
+
+    *names* is ``\\n(name1|name2...)[ \\t]*:`` compiled once by the caller:
+    one C-level scan of the block instead of one :func:`find_field` per
+    name (a report's own Message-ID, Date, From, Subject ...).
+    """
+    found: dict[str, str] = {}
+    head, lower = part.head, part.lowered
+    if not head:
+        return found
+    for match in names.finditer(lower):
+        name = match.group(1)
+        if name in found:
+            continue
+        colon = match.end()
+        stop = lower.find("\n", colon)
+        while stop != -1 and lower.startswith((" ", "\t"), stop + 1):
+            stop = lower.find("\n", stop + 1)
+        # Offsets in *lower* are one ahead of *head* (the added LF).
+        found[name] = _unfold(head[colon - 1 : len(head) if stop == -1 else stop - 1])
+    return found
+
+
 def find_field(head: str, name: str, index: str | None = None) -> str | None:
     """The first value of field *name* in the header block *head*, or None.
 
@@ -354,7 +394,7 @@ def find_field(head: str, name: str, index: str | None = None) -> str | None:
     """
     if not head:
         return None
-    lower = "\n" + head.lower() if index is None else index
+    lower = lowered(head) if index is None else index
     key = "\n" + name if name.islower() else "\n" + name.lower()
     pos = lower.find(key)
     while pos != -1:
@@ -658,7 +698,7 @@ def make_part(
     if not head:
         media, params, explicit = parse_content_type(None, problems, default=default)
         return Part(buf, body_start, end, head, "", media, params, depth, explicit)
-    index = "\n" + head.lower()
+    index = lowered(head)
     value = find_field(head, "content-type", index)
     media, params, explicit = parse_content_type(value, problems, default=default)
     # Positional: a named tuple builds faster without keywords.
@@ -688,7 +728,7 @@ def read_message(
             body_start=0,
             end=end,
             head=head,
-            lowered="\n" + head.lower(),
+            lowered=lowered(head),
             content_type=media,
             params=params,
             depth=0,

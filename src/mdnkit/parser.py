@@ -54,6 +54,9 @@ _ORIGINAL_TYPES = frozenset(
 _BOGUS_ORIGINAL = "message/rfc822-headers"
 _ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multipart/mixed"))
 _ANGLE_ID = re.compile(r"<[^<>]*>")
+# The report message's own fields that a report carries (RFC 5322 §3.6),
+# found in one scan of its lower-cased header block.
+_REPORT_HEADERS = re.compile(r"\n(message-id|date|from|subject|in-reply-to|references)[ \t]*:")
 # A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs.
 _PLAIN_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
 
@@ -271,7 +274,8 @@ def _report_children(
 
 def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budget) -> MDN | DSN:
     text = _report_text(item, problems, limits)
-    common = _report_values(item, problems, limits, budget)
+    own = _mime.find_fields(item.message, _REPORT_HEADERS)
+    common = _report_values(item, own, problems, limits, budget)
     original = common["original_headers"]
     if item.kind == "mdn":
         # The part's own non-MIME fields: MDN fields written without the
@@ -282,11 +286,11 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
             if not f.name.lower().startswith("content-")
         )
         values = mdn_values(text, problems, limits, header_fields=header_fields)
-        ref = _message_ref(values.get("original_message_id"), None, original, item, problems)
+        ref = _message_ref(values.get("original_message_id"), None, original, own, problems)
         return MDN(**values, **common, message_ref=ref, defects=problems.defects())  # type: ignore[arg-type]
     values = dsn_values(text, problems, limits, utf8=item.utf8)
     envelope = values.get("original_envelope_id")
-    ref = _message_ref(None, envelope, original, item, problems)
+    ref = _message_ref(None, envelope, original, own, problems)
     return DSN(**values, **common, message_ref=ref, defects=problems.defects())  # type: ignore[arg-type]
 
 
@@ -316,22 +320,26 @@ def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
 
 
 def _report_values(
-    item: _Found, problems: Problems, limits: Limits, budget: _mime.Budget
+    item: _Found,
+    own: dict[str, str],
+    problems: Problems,
+    limits: Limits,
+    budget: _mime.Budget,
 ) -> dict[str, object]:
-    """What every report has: the report message's own headers, first and third parts."""
+    """What every report has: the report message's own headers, first and third parts.
 
-    def header(name: str) -> str | None:
-        # The message's header block first; a nested multipart/report part
-        # sometimes carries its own Message-ID (Delta Chat).
-        value = item.message.header(name)
-        if value is None and item.container is not None and item.container is not item.message:
-            value = item.container.header(name)
-        return value
+    *own* holds the report message's fields named by ``_REPORT_HEADERS``.
+    """
 
-    message_id = header("message-id")
-    date = header("date")
-    sender = header("from")
-    subject = header("subject")
+    # The message's header block first; a nested multipart/report part
+    # sometimes carries its own Message-ID (Delta Chat).
+    found = own
+    if item.container is not None and item.container is not item.message and len(own) < 6:
+        found = {**_mime.find_fields(item.container, _REPORT_HEADERS), **own}
+    message_id = found.get("message-id")
+    date = found.get("date")
+    sender = found.get("from")
+    subject = found.get("subject")
     return {
         "message_id": _msg_id(message_id, problems, "Message-ID") if message_id else None,
         "date": parse_date(date, problems, field="Date") if date else None,
@@ -423,7 +431,7 @@ def _message_ref(
     original_message_id: object,
     envelope_id: object,
     original: object,
-    item: _Found,
+    own: dict[str, str],
     problems: Problems,
 ) -> MessageRef | None:
     """The evidence tying the report to a sent message, strongest first.
@@ -446,13 +454,13 @@ def _message_ref(
             found = _msg_id(value, problems, "Message-ID")
             if found:
                 return MessageRef(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL)
-    in_reply_to = item.message.header("in-reply-to")
+    in_reply_to = own.get("in-reply-to")
     if in_reply_to:
         ids = _ANGLE_ID.findall(in_reply_to)
         found = _msg_id(ids[0] if ids else in_reply_to, problems, "In-Reply-To")
         if found:
             return MessageRef(_ids.canonical(found), RefSource.IN_REPLY_TO)
-    references = item.message.header("references")
+    references = own.get("references")
     if references:
         ids = _ANGLE_ID.findall(references)
         last = ids[-1] if ids else (references.split() or [""])[-1]
