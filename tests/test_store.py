@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
 import sqlite3
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdnkit import StoreError
 from mdnkit.events import Event, EventType, Source
 from mdnkit.store import MemoryStore, SentMessage, SQLiteStore, Store
+from mdnkit.store._records import event_from_json, event_to_json, utc_key
 from mdnkit.store._schema import APPLICATION_ID, MIGRATIONS
 from mdnkit.store.contract import StoreContract
 
@@ -221,6 +225,8 @@ def test_values_travel_as_parameters(tmp_path: Path) -> None:
     assert store.sent_by_envelope(_HOSTILE) == _sent(_HOSTILE)
     assert store.get_token(_HOSTILE) == (_HOSTILE, _HOSTILE)
     store.replace_event(event)
+    assert store.add_events([event, dataclasses.replace(event, event_id="x")])[0] is None
+    assert store.get_tokens([_HOSTILE]) == {_HOSTILE: (_HOSTILE, _HOSTILE)}
     # The trace shows statements with parameters expanded; a statement built
     # from the value would differ from its template in more than the values.
     assert statements
@@ -315,9 +321,165 @@ def test_every_query_uses_an_index(tmp_path: Path) -> None:
             ("", -1),
         ),
         ("SELECT message_id, recipient FROM tokens WHERE token_id = ?", ("t",)),
+        # The batch methods.
+        ("SELECT seq FROM events WHERE seq BETWEEN ? AND ?", (1, 9)),
+        ("SELECT token_id, message_id, recipient FROM tokens WHERE token_id IN (?,?)", ("a", "b")),
     ]
     for sql, params in queries:
         plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
         assert "SCAN events" not in plan, (sql, plan)
         assert "SCAN sent" not in plan, (sql, plan)
     store.close()
+
+
+# ---------------------------------------------------------------------------
+# Batches, schema version 2, the JSON form
+
+
+def _numbered(n: int) -> Event:
+    return dataclasses.replace(_hostile_event(), event_id=f"ev{n:04d}")
+
+
+def test_add_events_in_small_statements(tmp_path: Path) -> None:
+    # Two rows per INSERT: duplicates in one statement, across statements,
+    # and of rows kept before, each get None; the rest keep batch order.
+    store = SQLiteStore(tmp_path / "x.db")
+    store._max_params = 14
+    first = store.add_event(_numbered(3))
+    batch = [_numbered(n) for n in (1, 1, 2, 3, 4, 2, 5)]
+    seqs = store.add_events(batch)
+    assert first == 1
+    assert seqs == [2, None, 4, None, 6, None, 8]
+    assert [(seq, e.event_id) for seq, e in store.events()] == [
+        (1, "ev0003"),
+        (2, "ev0001"),
+        (4, "ev0002"),
+        (6, "ev0004"),
+        (8, "ev0005"),
+    ]
+    # The numbers left unused are never handed out below the last one kept.
+    assert store.add_event(_numbered(9)) == 9
+    store.close()
+
+
+def test_version_1_store_moves_to_version_2_intact(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SQLiteStore(path, migrations=MIGRATIONS[:1])
+    old.add_sent(_sent())
+    old.put_token("tok", "m1@sender.example", "a@one.example")
+    for n in range(5):
+        old.add_event(_numbered(n))
+    old.replace_event(dataclasses.replace(_numbered(1), message_id="tied@sender.example"))
+    before = list(old.events())
+    old.close()
+    store = SQLiteStore(path)
+    assert _pragma(path, "user_version") == 2 == len(MIGRATIONS)
+    assert list(store.events()) == before
+    assert [seq for seq, _ in before] == [1, 3, 4, 5, 6]
+    assert [e.event_id for _, e in store.events(message_id="tied@sender.example")] == ["ev0001"]
+    assert [e.event_id for _, e in store.unmatched(ref_message_id=_HOSTILE)] == [
+        "ev0000",
+        "ev0002",
+        "ev0003",
+        "ev0004",
+    ]
+    assert store.get_sent("m1@sender.example") == _sent()
+    assert store.get_token("tok") == ("m1@sender.example", "a@one.example")
+    assert store.add_event(_numbered(1)) is None
+    assert store.add_event(_numbered(7)) == 7
+    store.close()
+    with sqlite3.connect(path) as conn:
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()[0]
+        indexes = sorted(
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        )
+    assert "WITHOUT ROWID" not in sql
+    assert "seq INTEGER PRIMARY KEY" in sql
+    assert indexes == [
+        "events_message",
+        "events_time",
+        "events_unmatched_env",
+        "events_unmatched_ref",
+        "sent_envelope",
+        "sent_time",
+        "sqlite_autoindex_events_1",  # UNIQUE (event_id)
+        "sqlite_autoindex_sent_1",  # tokens is WITHOUT ROWID: its key is the table
+    ]
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_OFFSETS = st.integers(-23 * 60, 23 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@given(
+    event_id=_TEXT,
+    message_id=st.none() | _TEXT,
+    recipient=st.none() | _TEXT,
+    when=st.datetimes(timezones=_OFFSETS),
+    automatic=st.none() | st.booleans(),
+    correlated_by=_TEXT,
+    detail=st.dictionaries(_TEXT, _TEXT, max_size=5),
+    kind=st.sampled_from(EventType),
+    source=st.sampled_from(Source),
+)
+def test_event_json_is_what_the_generic_encoder_writes(
+    event_id: str,
+    message_id: str | None,
+    recipient: str | None,
+    when: datetime,
+    automatic: bool | None,
+    correlated_by: str,
+    detail: dict[str, str],
+    kind: EventType,
+    source: Source,
+) -> None:
+    event = Event(
+        event_id=event_id,
+        type=kind,
+        source=source,
+        message_id=message_id,
+        recipient=recipient,
+        timestamp=when,
+        automatic=automatic,
+        correlated_by=correlated_by,
+        detail=detail,
+    )
+    text = event_to_json(event)
+    assert text == json.dumps(
+        event.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
+    assert event_from_json(text) == event
+
+
+def test_event_json_of_values_outside_the_model() -> None:
+    # A detail value that is not a string still round-trips as text.
+    odd = dataclasses.replace(_hostile_event(), detail={"n": 3})  # type: ignore[dict-item]
+    assert json.loads(event_to_json(odd))["detail"] == {"n": 3}
+    assert event_from_json(event_to_json(odd)).detail == {"n": "3"}
+
+
+@given(
+    st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=_OFFSETS)
+)
+def test_utc_key_is_fixed_width_utc(when: datetime) -> None:
+    key = utc_key(when)
+    utc = when.astimezone(UTC)
+    assert len(key) == 27
+    assert key.endswith("Z")
+    assert datetime.fromisoformat(key[:-1]).replace(tzinfo=UTC) == utc
+    if utc.year >= 1000:  # where strftime pads the year too
+        assert key == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@pytest.mark.parametrize(
+    ("when", "key"),
+    [
+        (
+            datetime(2026, 11, 27, 13, 0, tzinfo=timezone(timedelta(hours=1))),
+            "2026-11-27T12:00:00.000000Z",
+        ),
+        (datetime(999, 1, 1, 0, 0, 0, 5, tzinfo=UTC), "0999-01-01T00:00:00.000005Z"),
+    ],
+)
+def test_utc_key_examples(when: datetime, key: str) -> None:
+    assert utc_key(when) == key

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from ..errors import MdnkitError, RequestError, StoreError
 from ..events import Event, EventType, Source
-from ._protocol import Store
+from ._protocol import BatchStore, Store
 from ._records import SentMessage
 
 __all__ = ["StoreContract"]
@@ -269,6 +269,72 @@ class StoreContract:
             _eq(list(store.unmatched(ref_message_id="m6@sender.example")), [])
 
         self._with(check)
+
+    # -- batches (optional: BatchStore) ---------------------------------------
+
+    def _with_batch(self, check: Callable[[BatchStore], None]) -> None:
+        def run(store: Store) -> None:
+            if isinstance(store, BatchStore):  # a store without them is not checked here
+                check(store)
+
+        self._with(run)
+
+    def test_add_events_is_add_event_for_each(self) -> None:
+        def check(store: BatchStore) -> None:
+            kept = store.add_event(_event(2))
+            _eq(store.add_events([]), [])
+            seqs = store.add_events([_event(1), _event(2), _event(3), _event(1, minutes=5)])
+            _eq([seq is None for seq in seqs], [False, True, False, True])
+            assert kept is not None and seqs[0] is not None and seqs[2] is not None
+            _eq(kept < seqs[0] < seqs[2], True)
+            # What was kept first stays; the pairs say which number each got.
+            _eq(
+                list(store.events()),
+                [(kept, _event(2)), (seqs[0], _event(1)), (seqs[2], _event(3))],
+            )
+            _eq(list(store.events(since=seqs[0])), [(seqs[2], _event(3))])
+
+        self._with_batch(check)
+
+    def test_add_events_many(self) -> None:
+        def check(store: BatchStore) -> None:
+            events = [_event(n, minutes=n) for n in range(1, 1202)]
+            seqs = store.add_events(events)
+            _eq(all(seq is not None for seq in seqs), True)
+            _eq(sorted(seqs, key=lambda s: s or 0), seqs)
+            _eq([e for _, e in store.events()], events)
+            again = store.add_events([*events[::-100], _event(5000)])
+            _eq([seq is None for seq in again], [True] * 13 + [False])
+
+        self._with_batch(check)
+
+    def test_add_events_joins_a_transaction(self) -> None:
+        def check(store: BatchStore) -> None:
+            def fail() -> None:
+                with store.transaction():
+                    store.add_events([_event(1), _event(2)])
+                    raise KeyError("boom")
+
+            _raises(KeyError, fail)
+            _eq(list(store.events()), [])
+            _eq(store.add_events([_event(2)]) != [None], True)
+
+        self._with_batch(check)
+
+    def test_get_tokens(self) -> None:
+        def check(store: BatchStore) -> None:
+            store.put_token("tok1", "m1@sender.example", "a1@one.example")
+            store.put_token("tok2", "m2@sender.example", "b@two.example")
+            _eq(store.get_tokens([]), {})
+            _eq(
+                store.get_tokens(["tok2", "nope", "tok1", "tok2"]),
+                {
+                    "tok1": ("m1@sender.example", "a1@one.example"),
+                    "tok2": ("m2@sender.example", "b@two.example"),
+                },
+            )
+
+        self._with_batch(check)
 
     # -- tokens -------------------------------------------------------------
 
