@@ -1075,7 +1075,8 @@ def test_ids_written_differently_still_tie() -> None:
         b"Disposition: automatic-action/MDN-sent-automatically; processed\r\n--b--\r\n"
     )
     with_field = receipt.replace(
-        b"Final-Recipient:", b"Original-Message-ID: <95010510.aa04@IETF.CNR I.Reston.VA.US>\r\nFinal-Recipient:"
+        b"Final-Recipient:",
+        b"Original-Message-ID: <95010510.aa04@IETF.CNR I.Reston.VA.US>\r\nFinal-Recipient:",
     )
     received = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
     for data, by in ((receipt, "in-reply-to"), (with_field, "original-message-id")):
@@ -1085,3 +1086,106 @@ def test_ids_written_differently_still_tie() -> None:
             "bob@example.net",
             by,
         )
+
+
+# ---------------------------------------------------------------------------
+# Many events at once
+
+
+class _PlainStore:
+    """Only the Store protocol: no batch methods, so the tracker falls back."""
+
+    def __init__(self) -> None:
+        self._inner = MemoryStore()
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        if name in ("add_events", "get_tokens"):
+            raise AttributeError(name)
+        self.calls.append(name)
+        return getattr(self._inner, name)
+
+
+_STORES = {
+    "memory": lambda path: MemoryStore(),
+    "sqlite": lambda path: SQLiteStore(path / "r.db"),
+    "plain": lambda path: _PlainStore(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_STORES))
+def test_add_many_is_add_for_each_in_one_transaction(tmp_path: Path, kind: str) -> None:
+    tracker = Tracker(store=_STORES[kind](tmp_path), clock=lambda: CLOCK)
+    tracker.record_sent(_sent_bytes("m1@sender.example", TWO))
+    tracker.register_token("tok-1", "m1@sender.example", "bob@two.example")
+    seen: list[str] = []
+    tracker.subscribe(lambda e: seen.append(e.event_id))
+    earlier = tracker.add(_pixel("tok-1", "bob@two.example", minutes=1))
+    report = _mdn_event()
+    batch = [
+        _pixel("tok-1", "Bob@TWO.example", minutes=2),
+        report,
+        _pixel("tok-1", "bob@two.example", minutes=1),  # kept before: the kept one comes back
+        _pixel("tok-1", "Bob@TWO.example", minutes=2, automatic=True),  # same id: the first wins
+    ]
+    kept = tracker.add_many(batch)
+    singly = Tracker(clock=lambda: CLOCK)
+    singly.record_sent(_sent_bytes("m1@sender.example", TWO))
+    expected = tuple(singly.add(event) for event in (batch[0], report))
+    assert kept == (expected[0], expected[1], earlier, expected[0])
+    assert kept[0].recipient == "Bob@two.example"
+    assert seen == [earlier.event_id, kept[0].event_id, kept[1].event_id]
+    assert [e.event_id for e in tracker.events()] == seen
+    assert tracker.add_many([]) == ()
+    assert tracker.resolve_tokens(["tok-2", "tok-1"]) == {
+        "tok-1": ("m1@sender.example", "bob@two.example")
+    }
+    if kind == "plain":
+        assert "add_event" in tracker.store.calls  # type: ignore[attr-defined]
+    tracker.close()
+
+
+def _mdn_event() -> Event:
+    (event,) = _mdn().events(received_at=CLOCK)
+    return event
+
+
+@pytest.mark.parametrize("kind", sorted(_STORES))
+def test_add_many_keeps_nothing_when_one_event_is_invalid(tmp_path: Path, kind: str) -> None:
+    tracker = Tracker(store=_STORES[kind](tmp_path), clock=lambda: CLOCK)
+    naive = dataclasses.replace(
+        _pixel("tok-2", "bob@two.example", minutes=2), timestamp=T0.replace(tzinfo=None)
+    )
+    for bad, message in [
+        (naive, "the event timestamp must be timezone-aware"),
+        ("not an event", "not an Event: str"),
+    ]:
+        with pytest.raises(RequestError) as caught:
+            tracker.add_many([_pixel("tok-1", "bob@two.example", minutes=1), bad])  # type: ignore[list-item]
+        assert str(caught.value) == message
+    assert list(tracker.events()) == []
+    tracker.close()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    recipient=st.none()
+    | st.sampled_from(["Bob@TWO.example", "bob@two.example", "not an address", ""]),
+    detail=st.dictionaries(
+        st.sampled_from(["user_agent", "ref_message_id", "ref_by", "recipient_by", "x"]),
+        st.text(max_size=5),
+        max_size=4,
+    ),
+    automatic=st.none() | st.booleans(),
+)
+def test_token_events_are_tied_as_the_unmatched_route_ties_them(
+    recipient: str | None, detail: dict[str, str], automatic: bool | None
+) -> None:
+    from mdnkit.tracker import _pending, _tie, _untie
+
+    event = dataclasses.replace(
+        _pixel("tok", "x@y.example", minutes=1, automatic=automatic),
+        recipient=recipient,
+        detail=detail,
+    )
+    assert _pending(event) == _tie(_untie(event, ()), "m1@sender.example", (), "token")
