@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mdnkit.errors import RequestError
-from mdnkit.pixel._token import TOKEN_LENGTH, Signer, key_id
+from mdnkit.pixel._token import TOKEN_LENGTH, Signer, _Mac, key_id
 
 NEW = b"N" * 16 + b"-new-signing-key"
 OLD = b"O" * 16 + b"-old-signing-key"
@@ -139,3 +139,10 @@ def test_bytearray_keys_and_duplicates_are_accepted() -> None:
     signer = Signer([bytearray(NEW), NEW])
     token, token_id = signer.new()
     assert Signer([NEW]).verify(token) == token_id
+
+
+@pytest.mark.parametrize("length", [16, 32, 63, 64, 65, 200])
+@given(message=st.binary(max_size=100))
+def test_precomputed_mac_is_hmac_sha256(length: int, message: bytes) -> None:
+    key = bytes(range(256))[:length] if length <= 256 else b"k" * length
+    assert _Mac(key).tag(message) == hmac.new(key, message, hashlib.sha256).digest()[:16]

@@ -152,3 +152,99 @@ def test_pixel_background_app(tmp_path: Path) -> None:
         app.flush()
         assert tracker.status("m1@example.org").recipients[0].opens == 25
         app.close()
+
+
+class _Spy:
+    """A tracker that records the batches it is given."""
+
+    def __init__(self, *, batch_method: bool = True) -> None:
+        self.tracker = Tracker()
+        self.batches: list[list[str]] = []
+        self.arrived = threading.Event()
+        if batch_method:
+            self.add_many = self._add_many
+
+    @property
+    def store(self) -> object:
+        return self.tracker.store
+
+    def add(self, event: Event) -> Event:
+        self.batches.append([event.event_id])
+        self.arrived.set()
+        return self.tracker.add(event)
+
+    def _add_many(self, events: list[Event]) -> tuple[Event, ...]:
+        self.batches.append([e.event_id for e in events])
+        self.arrived.set()
+        return self.tracker.add_many(events)
+
+
+def test_a_full_batch_is_kept_without_waiting_for_the_delay() -> None:
+    spy = _Spy()
+    writer = BackgroundWriter(spy, max_batch=10, max_delay=3600)  # type: ignore[arg-type]
+    for n in range(10):
+        writer.put(hit(n))
+    assert spy.arrived.wait(timeout=30)  # not an hour
+    assert spy.batches == [[f"{n:032x}" for n in range(10)]]
+    writer.close()
+
+
+def test_a_quiet_hit_is_kept_after_the_delay_without_a_flush() -> None:
+    spy = _Spy()
+    writer = BackgroundWriter(spy, max_delay=0.01)  # type: ignore[arg-type]
+    writer.put(hit(1))
+    assert spy.arrived.wait(timeout=30)
+    assert spy.batches == [[f"{1:032x}"]]
+    writer.put(hit(2))
+    writer.flush()
+    assert spy.batches == [[f"{1:032x}"], [f"{2:032x}"]]
+    writer.close()
+    writer.flush()  # after close: nothing to wait for
+
+
+def test_batches_are_bounded_and_keep_the_order() -> None:
+    spy = _Spy()
+    writer = BackgroundWriter(spy, max_batch=7, max_delay=3600)  # type: ignore[arg-type]
+    for n in range(100):
+        writer.put(hit(n))
+    writer.close()  # keeps everything queued, delay or not
+    assert all(len(batch) <= 7 for batch in spy.batches)
+    assert [i for batch in spy.batches for i in batch] == [f"{n:032x}" for n in range(100)]
+
+
+def test_a_tracker_without_add_many_gets_one_transaction_per_batch() -> None:
+    spy = _Spy(batch_method=False)
+    writer = BackgroundWriter(spy, max_delay=3600)  # type: ignore[arg-type]
+    for n in range(5):
+        writer.put(hit(n))
+    writer.flush()
+    assert spy.batches == [[f"{n:032x}"] for n in range(5)]
+    assert len(list(spy.tracker.events())) == 5
+    writer.close()
+
+
+def test_prepare_turns_queued_items_into_events(caplog: pytest.LogCaptureFixture) -> None:
+    class Raw:
+        def __init__(self, token_id: str) -> None:
+            self.token_id = token_id
+
+    batches: list[list[str]] = []
+
+    def prepare(items: list[Raw]) -> list[Event]:
+        batches.append([item.token_id for item in items])
+        if any(item.token_id == "bad" for item in items):
+            raise ValueError("cannot prepare")
+        return [hit(int(item.token_id)) for item in items]
+
+    tracker = Tracker()
+    writer = BackgroundWriter(tracker, prepare=prepare, max_delay=3600)
+    for token_id in ("1", "bad", "2"):
+        writer.put(Raw(token_id))
+    with caplog.at_level(logging.ERROR, logger="mdnkit.pixel"):
+        writer.close()
+    assert batches == [["1", "bad", "2"], ["1"], ["bad"], ["2"]]
+    assert sorted(e.event_id for e in tracker.events()) == [f"{1:032x}", f"{2:032x}"]
+    assert caplog.messages == [
+        "a batch of 3 pixel hits failed; keeping them one by one",
+        "pixel hit for token bad not recorded",
+    ]

@@ -348,6 +348,8 @@ def test_sqlite_store_keeps_the_open(tmp_path: Path, clock: list[datetime]) -> N
         ("full", True, "10.0.0.1", "", "10.0.0.1"),
         ("full", True, "10.0.0.1", "garbage", None),
         ("drop", True, "10.0.0.1", "192.0.2.1", None),
+        # A huge header: only its tail is kept, and the right-most entry is in it.
+        ("full", True, "10.0.0.1", "203.0.113.5, " * 1000 + "192.0.2.9", "192.0.2.9"),
     ],
 )
 def test_client_address(
@@ -451,3 +453,45 @@ def test_missing_environ_keys_still_get_the_gif() -> None:
 
     assert b"".join(pixel.wsgi_app()({}, start_response)) == GIF
     assert seen == ["200 OK"]
+
+
+def test_background_app_keeps_what_the_default_app_keeps(
+    tmp_path: Path, clock: list[datetime], caplog: pytest.LogCaptureFixture
+) -> None:
+    with Tracker(tmp_path / "r.db") as tracker:
+        record(tracker)
+        pixel = Pixel(tracker, keys=[KEY], base_url=BASE, clock=lambda: clock[0])
+        path = "/o/" + token_of(pixel.url(MID, "carol@example.com")) + ".gif"
+        stray, stray_id = Signer([KEY]).new()  # genuine, never registered
+        default = pixel.wsgi_app()
+        background = pixel.wsgi_app(background=True)
+        with caplog.at_level(logging.WARNING, logger="mdnkit.pixel"):
+            for app in (default, background):
+                for method, agent in (("GET", THUNDERBIRD), ("HEAD", "curl/8.0")):
+                    call(app, path, method, user_agent=agent)
+                call(app, f"/o/{stray}.gif", user_agent=THUNDERBIRD)
+            background.flush()
+        background.close()
+        events = list(tracker.events())
+        # Each hit its own event, with an id of 32 hex digits; the rest alike.
+        assert len({e.event_id for e in events}) == 4
+        assert all(len(e.event_id) == 32 and int(e.event_id, 16) >= 0 for e in events)
+        plain = [dataclasses.replace(e, event_id="") for e in events]
+        assert plain[:2] == plain[2:]
+        assert [e.detail["open_kind"] for e in events[:2]] == ["human", "scanner"]
+        assert caplog.messages == [f"genuine pixel token {stray_id} unknown to the tracker"] * 2
+
+
+def test_event_ids_of_one_app_are_counted() -> None:
+    tracker = Tracker()
+    pixel = Pixel(tracker, keys=[KEY], base_url=BASE)
+    path = "/o/" + token_of(pixel.url(MID, "bob@example.net")) + ".gif"
+    app = pixel.wsgi_app()
+    for _ in range(3):
+        call(app, path, user_agent=THUNDERBIRD)
+    ids = [e.event_id for e in tracker.events()]
+    prefix = ids[0][:16]
+    assert ids == [f"{prefix}{n:016x}" for n in (1, 2, 3)]
+    other = pixel.wsgi_app()
+    call(other, path, user_agent=THUNDERBIRD)
+    assert list(tracker.events())[-1].event_id[:16] != prefix  # a new app draws a new half
