@@ -621,6 +621,53 @@ _DATE_TEXT = st.tuples(
 ).map(lambda p: f"{p[0]}{p[1]} {p[2]} {p[3]:04d} {p[4]:02d}:{p[5]:02d}{p[6]} {p[7]}{p[8]}")
 
 
+_ADDRESS_TEXT = st.lists(
+    st.sampled_from(
+        [
+            "rfc822",
+            "RFC822",
+            "dns",
+            "utf-8",
+            "x400",
+            ";",
+            " ",
+            "\t",
+            "a",
+            "@",
+            "b.example",
+            "<",
+            ">",
+            "(c)",
+            '"q"',
+            "\\",
+            ":",
+            ",",
+            "\u00e9",
+            "\x0b",
+            "\\x{E9}",
+            "-",
+            ".",
+        ]
+    ),
+    max_size=10,
+).map("".join)
+
+
+@given(_ADDRESS_TEXT)
+def test_parse_address_field_fast_path_agrees_with_the_careful_reading(value: str) -> None:
+    from mdnkit import _grammar
+
+    fast_problems, careful_problems = Problems(), Problems()
+    fast = parse_address_field(value, fast_problems, field="F")
+    plain = _grammar._PLAIN_TYPED
+    try:
+        _grammar._PLAIN_TYPED = re.compile(r"(?!)")  # never matches: careful path only
+        careful = parse_address_field(value, careful_problems, field="F")
+    finally:
+        _grammar._PLAIN_TYPED = plain
+    assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
+
+
 @given(_DATE_TEXT)
 def test_parse_date_fast_path_agrees_with_email_utils(value: str) -> None:
     # The regex-and-datetime() path must give what the standard library's

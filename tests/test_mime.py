@@ -7,6 +7,8 @@ import email.policy
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdnkit import _mime
 from mdnkit._defects import Problems
@@ -153,6 +155,36 @@ def test_find_fields_takes_the_first_of_each_and_unfolds() -> None:
     part = _mime.make_part(text, 0, len(text), depth=0, problems=Problems(), limits=DEFAULT_LIMITS)
     names = re.compile(r"\n(date|subject|from)[ \t]*:")
     assert _mime.find_fields(part, names) == {"date": "one", "subject": "a  b"}
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Content-Type",
+                "content-TYPE",
+                "X-Content-Type",
+                "Content-Typo",
+                ":",
+                " ",
+                "\t",
+                "\r\n",
+                "\n",
+                " text/plain",
+                "; charset=x",
+                "İ",
+                "K",
+                "a: b",
+                "\r",
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_short_block_search_agrees_with_find_field(head: str) -> None:
+    found = _mime._CONTENT_TYPE.search(head)
+    short = None if found is None else _mime._unfold(found.group(1))
+    assert short == _mime.find_field(head, "content-type")
 
 
 # ---------------------------------------------------------------------------

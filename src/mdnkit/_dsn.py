@@ -179,6 +179,8 @@ def _continues(previous: list[Field], group: list[Field]) -> bool:
     So when *group* names no recipient, brings per-recipient fields, and
     *previous* names a recipient and has none of the fields *group* brings.
     """
+    if group[0].name.lower() in _NAMES_RECIPIENT:
+        return False  # the usual recipient group: no set built
     names = {f.name.lower() for f in group}
     if names & _NAMES_RECIPIENT:
         return False

@@ -764,6 +764,10 @@ def _parse_disposition_modifier(cur: _Scanner, problems: Problems | None) -> str
 # Typed addresses (RFC 8098 §3.2.3, RFC 3464 §2.3.1, RFC 6533 §3)
 
 _ATOM = re.compile(r"[^\s()<>\[\]:;@\\,\"/]+\Z")
+# An address type with nothing odd before the first ";" (no comment or
+# quote to skip), and a bare addr-spec: what the careful reading reads as is.
+_PLAIN_TYPED = re.compile(r"[ \t]*([A-Za-z0-9][A-Za-z0-9.+_-]*)[ \t]*;(.*)\Z", re.DOTALL)
+_PLAIN_MAILBOX = re.compile(r'[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z')
 # RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
@@ -790,6 +794,17 @@ def parse_address_field(
     escapes decoded.  Other types (``x400``, ``dns``, ``unknown``) keep
     the address as written.  Nothing there: None and a defect.
     """
+    plain = _PLAIN_TYPED.match(value)
+    if plain is not None:
+        # The common shapes, which need none of the repairs below:
+        # "rfc822; a@b" and "dns; mx.example (192.0.2.1)".
+        address_type, rest = plain.group(1).lower(), plain.group(2)
+        if address_type == "rfc822":
+            mailbox = _PLAIN_MAILBOX.match(rest)
+            if mailbox is not None:
+                return AddressField(type=address_type, address=mailbox.group(1))
+        elif address_type != "utf-8" and rest.strip():
+            return AddressField(type=address_type, address=rest.strip())
     # The first ';' outside comments and quotes: '"Doe; Jo" <j@x>' has no type.
     if "(" in value or '"' in value:
         semi = _find_outside(
@@ -870,6 +885,9 @@ def _decode_utf8_escapes(text: str, problems: Problems, field: str) -> str:
 # Message ids (RFC 5322 §3.6.4)
 
 
+_ANY_SPACE = re.compile(r"\s")
+
+
 def parse_msg_id(
     value: str, problems: Problems, *, field: str, limits: Limits = DEFAULT_LIMITS
 ) -> str | None:
@@ -912,7 +930,7 @@ def parse_msg_id(
     if not inner:
         problems.add("empty-message-id", "No message id", field=field)
         return None
-    if any(c.isspace() for c in inner):
+    if _ANY_SPACE.search(inner):
         problems.add(
             "white-space-in-message-id",
             f"White space inside message id {inner!r} (kept as written)",
