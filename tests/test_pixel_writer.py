@@ -248,3 +248,30 @@ def test_prepare_turns_queued_items_into_events(caplog: pytest.LogCaptureFixture
         "a batch of 3 pixel hits failed; keeping them one by one",
         "pixel hit for token bad not recorded",
     ]
+
+
+def test_queued_hits_are_kept_at_a_normal_exit_without_close(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    db = tmp_path / "r.db"
+    program = textwrap.dedent(
+        f"""
+        from datetime import UTC, datetime
+        from mdnkit import Tracker
+        from mdnkit.events import Event, EventType, Source
+        from mdnkit.pixel._writer import BackgroundWriter
+
+        tracker = Tracker({str(db)!r})
+        writer = BackgroundWriter(tracker, max_delay=3600)  # nothing written before exit
+        for n in range(50):
+            writer.put(Event(event_id=f"{{n:032x}}", type=EventType.OPENED, source=Source.PIXEL,
+                             message_id="m1@example.org", recipient="bob@example.net",
+                             timestamp=datetime(2026, 11, 27, tzinfo=UTC), automatic=False,
+                             correlated_by="token", detail={{}}))
+        """
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=120)
+    with Tracker(db) as tracker:
+        assert sorted(e.event_id for e in tracker.events()) == [f"{n:032x}" for n in range(50)]

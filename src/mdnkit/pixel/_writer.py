@@ -14,7 +14,8 @@ the time of the write itself), and a busy one writes full batches.
 
 The price, documented for users: hits not yet kept when the process dies
 are lost -- those of the last ``max_delay`` seconds, at most ``max_queue``.
-``close()`` keeps everything queued before it returns.  When the queue is
+``close()`` keeps everything queued before it returns, and runs by itself
+at a normal interpreter exit (:mod:`atexit`).  When the queue is
 full the request waits for room (up to ``max_wait`` seconds: back-pressure
 slows answers before anything is lost), then the hit is dropped with a
 warning rather than let memory grow.
@@ -25,6 +26,7 @@ no lock, which matters on the request path of a threaded server.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import logging
 import threading
@@ -85,6 +87,9 @@ class BackgroundWriter:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="mdnkit-pixel-writer", daemon=True)
         self._thread.start()
+        # The thread is a daemon (it must not keep a process alive), so a
+        # normal interpreter exit closes the writer first: what is queued is kept.
+        atexit.register(self.close)
 
     def put(self, item: Any) -> bool:
         """Queue a hit; False (and a warning) when the queue stays full or is closed."""
@@ -142,6 +147,7 @@ class BackgroundWriter:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
         self._signal(_Marker(stop=True))
         self._thread.join()
 
