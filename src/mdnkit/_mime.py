@@ -911,7 +911,7 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
             part.content_type != "multipart/report"
             or any(kid.content_type in _REPORT_PART_TYPES for kid in kids)
         )
-    ) or not _may_be_indented(part):
+    ) or not _may_be_indented(part, limits):
         _merge(problems, strict)
         return kids
     after = budget.parts
@@ -931,12 +931,33 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     return indented
 
 
-def _may_be_indented(part: Part) -> bool:
+_MAX_INDENT = 80
+
+
+def _may_be_indented(part: Part, limits: Limits) -> bool:
+    """Whether a line of *part*'s body is white space, then ``--`` boundary.
+
+    ``bytes.find`` rather than a regex: a pattern compiled per boundary
+    would cost a compilation for every single-part multipart level of a
+    deeply nested message.
+    """
     boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
         return False
-    pattern = re.compile(rb"(?:\A|(?<=\n))[ \t]+--" + re.escape(boundary))
-    return pattern.search(part.buf, part.body_start, part.end) is not None
+    buf, start, end = part.buf, part.body_start, part.end
+    marker = b"--" + boundary
+    pos = buf.find(marker, start, end)
+    for _ in range(limits.max_parts):
+        if pos == -1:
+            return False
+        # At most _MAX_INDENT bytes back: each look costs a bounded amount.
+        low = max(start, pos - _MAX_INDENT)
+        newline = buf.rfind(b"\n", low, pos)
+        line = newline + 1 if newline != -1 else (start if low == start else -1)
+        if 0 <= line < pos and not buf[line:pos].strip(b" \t"):
+            return True
+        pos = buf.find(marker, pos + 1, end)
+    return False
 
 
 def _merge(problems: Problems, found: Problems) -> None:
