@@ -489,13 +489,15 @@ AS2_REQUEST = (
         ),
         (
             b"Original-Recipient: bob@example.net\nDisposition-Notification-To: a@example.org\n\n",
+            # Read as the report field is read: the type is guessed, and said so.
             ReceiptRequest(
                 addresses=("a@example.org",),
                 names=("",),
+                original_recipient=AddressField("rfc822", "bob@example.net"),
                 defects=(
                     Defect(
-                        "malformed-original-recipient",
-                        "expected address-type; address: 'bob@example.net'",
+                        "missing-address-type",
+                        "No address type before the address; 'rfc822' assumed",
                         "Original-Recipient",
                     ),
                 ),

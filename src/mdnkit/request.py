@@ -28,7 +28,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from . import _address, _ids
-from .errors import RequestError
+from ._defects import Problems
+from ._grammar import parse_address_field, strip_comments
+from .errors import ParseError, RequestError
 from .model import AddressField, Defect
 
 __all__ = [
@@ -609,27 +611,20 @@ def parse_options(value: str, problems: list[Defect]) -> tuple[NotificationOptio
 
 
 def parse_original_recipient(value: str, problems: list[Defect]) -> AddressField | None:
-    """RFC 8098 §2.3 ``Original-Recipient`` header (comments allowed around OWS).
+    """RFC 8098 §2.3 ``Original-Recipient`` header, read as the report field is.
 
     original-recipient-header =
               "Original-Recipient" ":" OWS address-type OWS
               ";" OWS generic-address OWS CRLF
     """
-    kind, semi, address = value.partition(";")
-    kind = _strip_comments(kind).strip().lower()
-    address = address.strip()
-    if not semi or not _ATOM.match(kind) or not address:
-        problems.append(
-            Defect(
-                "malformed-original-recipient",
-                f"expected address-type; address: {value[:80]!r}",
-                "Original-Recipient",
-            )
-        )
-        return None
-    if kind == "utf-8":
-        address = _decode_embedded_unicode(address)
-    return AddressField(type=kind, address=address)
+    found = Problems()
+    try:
+        field = parse_address_field(value, found, field="Original-Recipient")
+    except ParseError as exc:  # over a bound: the header is ignored, and says so
+        found.add_error(exc)
+        field = None
+    problems.extend(found.defects())
+    return field
 
 
 # ---------------------------------------------------------------------------
@@ -702,29 +697,7 @@ def _split_top(value: str, sep: str) -> list[str]:
 
 def _strip_comments(text: str) -> str:
     """*text* without RFC 5322 (comments), which may nest; quotes respected."""
-    out = []
-    depth = 0
-    quoted = False
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and (quoted or depth):
-            if not depth:
-                out.append(text[i : i + 2])
-            i += 2
-            continue
-        if quoted:
-            quoted = c != '"'
-            out.append(c)
-        elif c == "(":
-            depth += 1
-        elif c == ")" and depth:
-            depth -= 1
-        elif not depth:
-            quoted = c == '"'
-            out.append(c)
-        i += 1
-    return "".join(out)
+    return strip_comments(text)[0]
 
 
 def _unword(text: str) -> str | None:
@@ -749,18 +722,6 @@ def _decode_words(name: str) -> str:
         return str(email.header.make_header(email.header.decode_header(name)))
     except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
         return name
-
-
-def _decode_embedded_unicode(text: str) -> str:
-    r"""RFC 6533 §3: ``\x{HEX}`` escapes to characters; bad escapes kept."""
-
-    def repl(m: re.Match[str]) -> str:
-        point = int(m.group(1), 16)
-        if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
-            return m.group(0)
-        return chr(point)
-
-    return re.sub(r"\\x\{([0-9A-Fa-f]{1,6})\}", repl, text)
 
 
 def _check_text(value: str, what: str) -> None:
