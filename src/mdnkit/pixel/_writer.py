@@ -105,8 +105,8 @@ class BackgroundWriter:
         # the queue, so an item it will not see finds _wake clear and sets it.
         if not self._wake.is_set():
             self._wake.set()
-        if len(items) >= self._max_batch:
-            self._full.set()
+        if len(items) >= self._max_batch and not self._full.is_set():
+            self._full.set()  # once per batch: set() takes a lock the writer may hold
         return True
 
     def _wait_for_room(self) -> bool:

@@ -68,7 +68,13 @@ _HEAD = Classification(
     kind=OpenKind.SCANNER, reason="a HEAD request checks the image without showing it"
 )
 
-_DOTTED_QUAD = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+# A dotted quad as ipaddress reads it (RFC 791): 0-255, no leading zeros
+# (ipaddress refuses them: octal would be ambiguous); the fourth octet
+# only checked, since truncation drops it.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(
+    rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\Z"
+)
 
 ClientAddress = Literal["truncate", "full", "drop"]
 
@@ -256,11 +262,6 @@ class PixelApp:
         return client_address(raw, self._client_address)
 
 
-def _octet(text: str) -> bool:
-    # ipaddress refuses leading zeros (octal would be ambiguous) and values over 255.
-    return int(text) <= 255 and (text == "0" or text[0] != "0")
-
-
 def client_address(raw: str, mode: ClientAddress) -> str | None:
     """*raw* as stored: the /24 (IPv4) or /48 (IPv6) network, the address, or None."""
     if mode == "drop" or len(raw) > 64:
@@ -269,10 +270,7 @@ def client_address(raw: str, mode: ClientAddress) -> str | None:
         # Fast path for the common case, a plain dotted quad (RFC 791).
         quad = _DOTTED_QUAD.match(raw)
         if quad is not None:
-            a, b, c, d = quad.groups()
-            if _octet(a) and _octet(b) and _octet(c) and _octet(d):
-                return f"{a}.{b}.{c}.0/24"
-            return None
+            return f"{quad[1]}.{quad[2]}.{quad[3]}.0/24"
     try:
         address = ipaddress.ip_address(raw.strip().strip("[]").split("%", 1)[0])
     except ValueError:

@@ -68,10 +68,9 @@ def event_to_json(event: Event) -> str:
 
 
 def _event_json(event: Event) -> str:
-    detail = event.detail
-    if not all(type(k) is str and type(v) is str for k, v in detail.items()):
-        raise TypeError("detail values that are not strings")
-    items = ",".join([f"{_quote(k)}:{_quote(v)}" for k, v in sorted(detail.items())])
+    # _quote raises TypeError for anything but a string (and so does sorting
+    # keys of mixed types): the generic encoder then takes over.
+    items = ",".join([f"{_quote(k)}:{_quote(v)}" for k, v in sorted(event.detail.items())])
     message_id, recipient = event.message_id, event.recipient
     return (
         f'{{"automatic":{_LITERAL[event.automatic]}'

@@ -285,7 +285,8 @@ class StoreContract:
             _eq(store.add_events([]), [])
             seqs = store.add_events([_event(1), _event(2), _event(3), _event(1, minutes=5)])
             _eq([seq is None for seq in seqs], [False, True, False, True])
-            assert kept is not None and seqs[0] is not None and seqs[2] is not None
+            if kept is None or seqs[0] is None or seqs[2] is None:
+                raise AssertionError(f"expected sequence numbers, got {kept!r} and {seqs!r}")
             _eq(kept < seqs[0] < seqs[2], True)
             # What was kept first stays; the pairs say which number each got.
             _eq(
