@@ -16,14 +16,19 @@ and nesting far beyond anything a real client writes.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import pathlib
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
+    "BOMBS",
+    "ENCODED_WORDS",
     "KINDS",
     "SEEDS",
+    "Bomb",
     "Op",
     "mutate",
     "random_ops",
@@ -353,3 +358,187 @@ def random_ops(rng: random.Random, *, max_ops: int = 6, max_size: int = 64) -> l
             (rng.randrange(len(KINDS)), rng.randrange(1 << 20), size, rng.randrange(1 << 16))
         )
     return ops
+
+
+# ---------------------------------------------------------------------------
+# Bombs: one input per way of exhausting a reader
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Bomb:
+    """A hostile input, built on demand (some are tens of megabytes)."""
+
+    name: str
+    build: Callable[[], bytes]
+    refused: str | None  # the whole ParseError message; None: read as a report
+
+
+def _report(kind: bytes, body: bytes, *, headers: bytes = b"", cte: bytes = b"") -> bytes:
+    report_type = b"delivery-status" if kind == b"message/delivery-status" else kind[8:]
+    return (
+        b"From: postmaster@relay.example\r\nMessage-ID: <bomb@relay.example>\r\n"
+        + headers
+        + b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type="
+        + report_type
+        + b'; boundary="BB"\r\n\r\n--BB\r\n\r\nA report.\r\n--BB\r\nContent-Type: '
+        + kind
+        + b"\r\n"
+        + cte
+        + b"\r\n"
+        + body
+        + b"\r\n--BB--\r\n"
+    )
+
+
+_DSN = b"message/delivery-status"
+_MDN = b"message/disposition-notification"
+_DSN_HEAD = b"Reporting-MTA: dns; relay.example\r\n\r\n"
+_ONE_RECIPIENT = b"Final-Recipient: rfc822; a@rcpt.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+_MDN_HEAD = b"Final-Recipient: rfc822; a@rcpt.example\r\n"
+ENCODED_WORDS = 10_000
+
+
+def _nested_multiparts() -> bytes:
+    return b'Content-Type: multipart/mixed; boundary="n0."\r\n\r\n' + b"".join(
+        b'--n%d.\r\nContent-Type: multipart/mixed; boundary="n%d."\r\n\r\n' % (i, i + 1)
+        for i in range(50_000)
+    )
+
+
+def _huge_base64() -> bytes:
+    body = base64.encodebytes(b"X-Padding: " + b"y" * 30_000_000 + b"\r\n")
+    return _report(_MDN, body, cte=b"Content-Transfer-Encoding: base64\r\n")
+
+
+def _many_reports() -> bytes:
+    one = (
+        b"--P\r\nContent-Type: multipart/report; report-type=disposition-notification; "
+        b"boundary=R\r\n\r\n--R\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        + _MDN_HEAD
+        + b"Disposition: manual-action/MDN-sent-manually; displayed\r\n--R--\r\n"
+    )
+    return b"Content-Type: multipart/parallel; boundary=P\r\n\r\n" + one * 1000 + b"--P--\r\n"
+
+
+_LIMIT = "The message has {}; refused."
+BOMBS: tuple[Bomb, ...] = (
+    Bomb(
+        name="10 MB header line",
+        build=lambda: b"Subject: " + b"x" * 10_000_000 + b"\r\n\r\nbody\r\n",
+        refused=_LIMIT.format("a header block longer than 1048576 bytes"),
+    ),
+    Bomb(
+        name="a million folded lines",
+        build=lambda: b"Content-Type: multipart/report;\r\n" + b" x=y;\r\n" * 1_000_000 + b"\r\n",
+        refused=_LIMIT.format("a header block longer than 1048576 bytes"),
+    ),
+    Bomb(
+        name="3000 header fields",
+        build=lambda: b"X-A: b\r\n" * 3000 + b"\r\nbody\r\n",
+        refused=_LIMIT.format("more than 2000 header fields in one block"),
+    ),
+    Bomb(
+        name="50,000 nested multiparts",
+        build=_nested_multiparts,
+        refused=_LIMIT.format("MIME parts nested more than 32 deep"),
+    ),
+    Bomb(
+        name="50,000 nested forwarded messages",
+        build=lambda: b"Content-Type: message/rfc822\r\n\r\n" * 50_000,
+        refused=_LIMIT.format("MIME parts nested more than 32 deep"),
+    ),
+    Bomb(
+        name="100,000 parts",
+        build=lambda: (
+            b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+            + b"--b\r\n\r\nx\r\n" * 100_000
+            + b"--b--\r\n"
+        ),
+        refused=_LIMIT.format("more than 10000 MIME parts"),
+    ),
+    Bomb(
+        name="1000 reports in one message",
+        build=_many_reports,
+        refused=None,  # parse reads the first; parse_all refuses (see test_bombs)
+    ),
+    Bomb(
+        name="a million DSN recipients",
+        # 52 bytes a recipient: the message stays under max_input_bytes.
+        build=lambda: _report(
+            _DSN, _DSN_HEAD + b"Final-Recipient: rfc822;a@b\r\nAction: failed\r\n\r\n" * 1_000_000
+        ),
+        refused=_LIMIT.format("a report part larger than 4194304 bytes"),
+    ),
+    Bomb(
+        name="20,000 small DSN recipients",
+        build=lambda: _report(_DSN, _DSN_HEAD + b"Action: failed\r\n\r\n" * 20_000),
+        refused="More than 10000 recipient groups in one DSN",
+    ),
+    Bomb(
+        name="100,001 report fields",
+        build=lambda: _report(_MDN, b"X-A:b\r\n" * 100_001),
+        refused="More than 100000 fields in the report part",
+    ),
+    Bomb(
+        name="300 KB report field",
+        build=lambda: _report(_MDN, _MDN_HEAD + b"X-A: " + b"y" * 300_000 + b"\r\n"),
+        refused="The field at line 2 is longer than 262144 bytes",
+    ),
+    Bomb(
+        name="huge base64 report part",
+        build=_huge_base64,
+        refused=_LIMIT.format("a report part larger than 4194304 bytes"),
+    ),
+    Bomb(
+        name="comment storm, unbalanced",
+        build=lambda: _report(_MDN, _MDN_HEAD + b"Disposition: " + b"(" * 200_000 + b"\r\n"),
+        refused="Disposition: Comments nested deeper than 64",
+    ),
+    Bomb(
+        name="comment storm, balanced",
+        build=lambda: _report(
+            _MDN,
+            _MDN_HEAD
+            + b"Disposition: manual-action/MDN-sent-manually; displayed "
+            + b"(a)" * 80_000
+            + b"\r\n",
+        ),
+        refused=None,
+    ),
+    Bomb(
+        name="quote storm in a recipient",
+        build=lambda: _report(
+            _DSN,
+            _DSN_HEAD
+            + b"Final-Recipient: rfc822; "
+            + b'"\\' * 100_000
+            + b"@x\r\nAction: failed\r\nStatus: 5.0.0\r\n",
+        ),
+        refused=None,
+    ),
+    Bomb(
+        name="quote storm in In-Reply-To",
+        build=lambda: _report(
+            _DSN, _DSN_HEAD + _ONE_RECIPIENT, headers=b"In-Reply-To: " + b'"' * 200_000 + b"\r\n"
+        ),
+        refused=None,
+    ),
+    Bomb(
+        name="comment storm in Message-ID",
+        build=lambda: _report(
+            _DSN, _DSN_HEAD + _ONE_RECIPIENT, headers=b"Message-ID: " + b"(" * 200_000 + b"\r\n"
+        ),
+        refused=None,
+    ),
+    Bomb(
+        name="encoded words in Subject",
+        build=lambda: _report(
+            _DSN,
+            _DSN_HEAD + _ONE_RECIPIENT,
+            headers=b"Subject: "
+            + b"\r\n ".join([b"=?utf-8?q?a=C3=A9?="] * ENCODED_WORDS)
+            + b"\r\n",
+        ),
+        refused=None,
+    ),
+)
