@@ -214,6 +214,11 @@ _WELL_FORMED_LINE = re.compile(
 )
 
 
+# tuple.__new__ builds a named tuple in C; calling the class runs a
+# Python-level __new__, several times slower for one object per field.
+_new = tuple.__new__
+
+
 def _read_well_formed(text: str, limits: Limits) -> list[list[Field]] | None:
     """:func:`read_fields` for a part with nothing to report, or None.
 
@@ -237,10 +242,10 @@ def _read_well_formed(text: str, limits: Limits) -> list[list[Field]] | None:
     for name, value, junk in _WELL_FORMED_LINE.findall(text):
         if name:
             if "\n" in value:
-                group.append(Field(name, value.replace("\n", "").strip(), line))
+                group.append(_new(Field, (name, value.replace("\n", "").strip(), line)))
                 line += 1 + value.count("\n")
             else:
-                group.append(Field(name, value.strip(), line))
+                group.append(_new(Field, (name, value.strip(), line)))
                 line += 1
         elif junk:
             return None

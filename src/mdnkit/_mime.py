@@ -130,6 +130,11 @@ class Part(NamedTuple):
         return self.buf[self.body_start : self.end]
 
 
+# tuple.__new__ builds a named tuple in C; calling the class runs a
+# Python-level __new__, several times slower (one per part and field).
+_new = tuple.__new__
+
+
 class Budget:
     """Counts parts across one message, against ``limits.max_parts``."""
 
@@ -317,7 +322,7 @@ def split_fields(head: str, problems: Problems, limits: Limits) -> tuple[HeaderF
         number = line
         if name:
             line += 1 + value.count("\n")
-            fields.append(HeaderField(name, _unfold(value), number))
+            fields.append(_new(HeaderField, (name, _unfold(value), number)))
             continue
         line += 1 + junk.count("\n")
         problems.add(
@@ -698,7 +703,7 @@ def make_part(
     head, body_start = _read_head(buf, start, end, limits)
     if not head:
         media, params, explicit = parse_content_type(None, problems, default=default)
-        return Part(buf, body_start, end, head, "", media, params, depth, explicit)
+        return _new(Part, (buf, body_start, end, head, "", media, params, depth, explicit))
     if len(head) < _SHORT_HEAD:
         # A body part's few fields: one regex search; the lower-cased
         # index is made only if more fields are asked for.
@@ -709,8 +714,7 @@ def make_part(
         index = lowered(head)
         value = find_field(head, "content-type", index)
     media, params, explicit = parse_content_type(value, problems, default=default)
-    # Positional: a named tuple builds faster without keywords.
-    return Part(buf, body_start, end, head, index, media, params, depth, explicit)
+    return _new(Part, (buf, body_start, end, head, index, media, params, depth, explicit))
 
 
 # Below this size a case-insensitive search (which tries every offset)
