@@ -8,6 +8,9 @@ SQLiteStore in a temporary directory, then
 - ingest rate: receipts per second through ``Tracker.ingest`` (bytes in:
   MIME parsing, correlation and a committed write per receipt), half read
   receipts and half bounces, for random recorded messages;
+- batched ingest: as many other receipts, 100 per transaction
+  (``with tracker.store.transaction():``), as a bulk import of a mailbox
+  would do: one commit per batch instead of one per receipt;
 - parse only: the same receipts through ``parse_all`` alone, to show
   what correlation and storage add;
 - status lookup: the time of ``Tracker.status`` for random messages
@@ -139,6 +142,23 @@ def run(size: int, receipts: int, lookups: int, rng: random.Random) -> None:
                 f"N={size}: ingest {receipts} receipts in {took:.2f}s = {receipts / took:,.0f} receipts/s"
                 f" ({tied} events tied)"
             )
+            batched = [
+                item.replace(b"@reader.example>", b"@batch.reader.example>").replace(
+                    b"@mx.bench.example>", b"@batch.mx.bench.example>"
+                )
+                for item in data
+            ]
+            start = time.perf_counter()
+            tied = 0
+            for first in range(0, receipts, 100):
+                with tracker.store.transaction():
+                    for item in batched[first : first + 100]:
+                        tied += sum(1 for e in tracker.ingest(item) if e.message_id is not None)
+            took = time.perf_counter() - start
+            print(
+                f"N={size}: ingest {receipts} receipts, 100 per transaction, in {took:.2f}s"
+                f" = {receipts / took:,.0f} receipts/s ({tied} events tied)"
+            )
             times = []
             for _ in range(lookups):
                 message_id = f"msg-{rng.randrange(size)}@bench.example"
@@ -162,6 +182,8 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=8098)
     args = parser.parse_args()
+    load = "/".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average {load}, {os.cpu_count()} CPUs")
     rng = random.Random(args.seed)
     for size in args.sizes:
         run(size, args.receipts, args.lookups, rng)
