@@ -229,6 +229,11 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
     ``Content-Transfer-Encoding: base64`` and ``Content-length: 712`` lines,
     a blank line, and the per-recipient group as base64 lines.
     """
+    # A case-insensitive search tries every offset; in ASCII text a
+    # lower-cased copy and a substring test rule out nearly every part
+    # first (outside ASCII, IGNORECASE also matches "ſ" for "s").
+    if text.isascii() and "content-transfer-encoding" not in text.lower():
+        return text
     if _STRAY_CTE_ANYWHERE.search(text) is None:
         return text
     # Not str.splitlines(): U+2028 and friends may sit inside UTF-8 values.
@@ -435,6 +440,9 @@ def _duplicate(field: Field, problems: Problems) -> None:
     )
 
 
+_ACTIONS = {action.value: action for action in DSNAction}
+
+
 def parse_action(
     value: str, problems: Problems, *, field: str = "Action", limits: Limits = DEFAULT_LIMITS
 ) -> DSNAction | str | None:
@@ -454,9 +462,8 @@ def parse_action(
     if not word:
         problems.add("empty-action", "The Action field is empty", field=field, source=value)
         return None
-    try:
-        return DSNAction(word)
-    except ValueError:
+    action = _ACTIONS.get(word)
+    if action is None:
         problems.add(
             "unregistered-action",
             f"'{word}' is not an RFC 3464 action (failed, delayed, delivered, relayed, "
@@ -466,6 +473,7 @@ def parse_action(
             position=value.lower().find(word),
         )
         return word
+    return action
 
 
 def parse_diagnostic(

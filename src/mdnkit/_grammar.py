@@ -970,6 +970,18 @@ _PLAIN_DATE = re.compile(
 )
 
 
+# Zones seen, by their text ("+0100"): a report stream uses a handful.
+# Bounded: at most 2 signs x 100 x 100 texts, fewer valid ones.
+_ZONES: dict[str, timezone] = {}
+
+
+def _zone(sign: str, hours: str, minutes: str) -> timezone:
+    offset = (int(hours) * 3600 + int(minutes) * 60) * (-1 if sign == "-" else 1)
+    zone = timezone(timedelta(seconds=offset))  # ValueError beyond 24 hours
+    _ZONES[sign + hours + minutes] = zone
+    return zone
+
+
 def parse_date(
     value: str, problems: Problems, *, field: str, limits: Limits = DEFAULT_LIMITS
 ) -> datetime | None:
@@ -985,8 +997,8 @@ def parse_date(
     if plain is not None:
         day, month, year, hour, minute, second, sign, zh, zm = plain.groups()
         if sign == "+" or zh != "00" or zm != "00":  # "-0000" means no zone: a defect
-            offset = (int(zh) * 3600 + int(zm) * 60) * (-1 if sign == "-" else 1)
             try:
+                zone = _ZONES.get(sign + zh + zm) or _zone(sign, zh, zm)
                 return datetime(
                     int(year),
                     _MONTHS[month],
@@ -994,7 +1006,7 @@ def parse_date(
                     int(hour),
                     int(minute),
                     int(second or 0),
-                    tzinfo=timezone(timedelta(seconds=offset)),
+                    tzinfo=zone,
                 )
             except ValueError:
                 pass  # 30 February, hour 25, zone +2400: the careful path says so
