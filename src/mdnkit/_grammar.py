@@ -209,9 +209,12 @@ def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Fi
 # WSP and is not blank), a blank line (all three empty), or anything else
 # (junk), which sends the part to the careful line-by-line reader.
 _WELL_FORMED_LINE = re.compile(
-    r"(?:([\x21-\x39\x3b-\x7e]+)[ \t]*:([^\n]*(?:\n[ \t][^\S\n]*\S[^\n]*)*)"
+    r"(?:([\x21-\x39\x3b-\x7e]+)[ \t]{0,8}:([^\n]*(?:\n[ \t][^\S\n]*\S[^\n]*)*)"
     r"|[^\S\n]*|([^\n]+))\n"
 )
+# Room for what the groups above leave out of a field: up to 8 blanks, the
+# colon, the line breaks (counted apart).
+_FIELD_EXTRA = 9
 
 
 # tuple.__new__ builds a named tuple in C; calling the class runs a
@@ -227,20 +230,23 @@ def _read_well_formed(text: str, limits: Limits) -> list[list[Field]] | None:
     what it finds) as soon as a line is not a field, a continuation or a
     blank line, or a bound might be reached.
     """
-    # A field is at most as long in bytes as 4x its characters (UTF-8).
-    if len(text) * 4 > limits.max_line_bytes and (
-        not text.isascii() or len(text) > limits.max_line_bytes
-    ):
-        return None
-    if len(text) > 2 * limits.max_report_fields:
-        return None  # a field takes at least two characters ("a:")
     if not text.endswith("\n"):
         text += "\n"
+    rows = _WELL_FORMED_LINE.findall(text)
+    if len(rows) > limits.max_report_fields:
+        return None  # perhaps too many fields: the careful reader counts them
+    # A field of at most this many characters is within max_line_bytes
+    # whatever they are (4 bytes at most each in UTF-8); only a part that
+    # long needs its fields measured.
+    short = limits.max_line_bytes // 4
+    measure = len(text) > short
     groups: list[list[Field]] = []
     group: list[Field] = []
     line = 1
-    for name, value, junk in _WELL_FORMED_LINE.findall(text):
+    for name, value, junk in rows:
         if name:
+            if measure and len(name) + len(value) + _FIELD_EXTRA > short:
+                return None  # perhaps too long: the careful reader measures it
             if "\n" in value:
                 group.append(_new(Field, (name, value.replace("\n", "").strip(), line)))
                 line += 1 + value.count("\n")
