@@ -185,6 +185,10 @@ def test_short_block_search_agrees_with_find_field(head: str) -> None:
     found = _mime._CONTENT_TYPE.search(head)
     short = None if found is None else _mime._unfold(found.group(1))
     assert short == _mime.find_field(head, "content-type")
+    cte = head.replace("Type", "Transfer-Encoding").replace("TYPE", "TRANSFER-encoding")
+    found = _mime._TRANSFER_ENCODING.search(cte)
+    short = None if found is None else _mime._unfold(found.group(1))
+    assert short == _mime.find_field(cte, "content-transfer-encoding")
 
 
 # ---------------------------------------------------------------------------

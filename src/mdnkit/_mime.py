@@ -117,7 +117,11 @@ class Part(NamedTuple):
     @property
     def encoding(self) -> str:
         """The Content-Transfer-Encoding, lower-cased (``7bit`` when absent)."""
-        value = self.header("content-transfer-encoding")
+        if self.lowered:
+            value = find_field(self.head, "content-transfer-encoding", self.lowered)
+        else:  # a short block: one search, as for its Content-Type
+            found = _TRANSFER_ENCODING.search(self.head)
+            value = None if found is None else _unfold(found.group(1))
         if not value:
             return "7bit"
         return value.split(";")[0].strip().lower() or "7bit"
@@ -723,6 +727,9 @@ _SHORT_HEAD = 400
 # The first Content-Type field at a line start, any case, with its folds
 # (RFC 5322 §2.2.3; white space before the colon, RFC 5322 §4.5.3).
 _CONTENT_TYPE = re.compile(r"(?:\A|\n)content-type[ \t]*:(.*(?:\n[ \t].*)*)", re.IGNORECASE)
+_TRANSFER_ENCODING = re.compile(
+    r"(?:\A|\n)content-transfer-encoding[ \t]*:(.*(?:\n[ \t].*)*)", re.IGNORECASE
+)
 
 
 def read_message(
