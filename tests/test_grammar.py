@@ -672,6 +672,25 @@ def test_parse_address_field_fast_path_agrees_with_the_careful_reading(value: st
     assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
 
 
+@given(
+    st.lists(st.sampled_from([*'<>@.()" \tab1-_', "<a@b>", "x@y", "\u3000"]), max_size=16).map(
+        "".join
+    )
+)
+def test_parse_msg_id_fast_path_agrees_with_the_careful_reading(value: str) -> None:
+    from mdnkit import _grammar
+
+    fast_problems, careful_problems = Problems(), Problems()
+    fast = parse_msg_id(value, fast_problems, field="F")
+    plain = _grammar._PLAIN_MSG_ID
+    try:
+        _grammar._PLAIN_MSG_ID = re.compile(r"(?!)")  # never matches: careful path only
+        careful = parse_msg_id(value, careful_problems, field="F")
+    finally:
+        _grammar._PLAIN_MSG_ID = plain
+    assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
+
+
 @given(_DATE_TEXT)
 def test_parse_date_fast_path_agrees_with_email_utils(value: str) -> None:
     # The regex-and-datetime() path must give what the standard library's

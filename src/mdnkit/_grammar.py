@@ -897,6 +897,8 @@ def _decode_utf8_escapes(text: str, problems: Problems, field: str) -> str:
 
 
 _ANY_SPACE = re.compile(r"\s")
+# A well-formed msg-id (RFC 5322 §3.6.4), white space around it allowed.
+_PLAIN_MSG_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
 
 
 def parse_msg_id(
@@ -911,6 +913,9 @@ def parse_msg_id(
     agents send ``<9501051053.aa04167@IETF.CNR I.Reston.VA.US>``), text
     around the id, several ids (the first is used), no ``@``.
     """
+    plain = _PLAIN_MSG_ID.match(value)
+    if plain is not None:
+        return plain.group(1)  # "<left@right>": nothing to repair or record
     text, _ = strip_comments(value, problems, field=field, limits=limits)
     if not text:
         problems.add("empty-message-id", "No message id", field=field)

@@ -174,11 +174,13 @@ def to_bytes(data: object, limits: Limits) -> bytes:
     decode) back to the octets they stood for.  A ``Message`` is flattened
     with its own policy, then compat32, then the default policy.
     """
+    if isinstance(data, bytes):
+        if len(data) > limits.max_input_bytes:
+            raise _limit(f"more than {limits.max_input_bytes} bytes")
+        return data  # the usual case: nothing to import or convert
     import email.message
 
-    if isinstance(data, bytes):
-        raw = data
-    elif isinstance(data, bytearray | memoryview):
+    if isinstance(data, bytearray | memoryview):
         if isinstance(data, memoryview) and data.nbytes > limits.max_input_bytes:
             raise _limit(f"more than {limits.max_input_bytes} bytes")
         raw = bytes(data)
