@@ -517,14 +517,18 @@ def make_mdn(
         _format_mailbox(name, address) if address.isascii() else _utf8_mailbox(name, address)
     )
     mdn["To"] = ", ".join(
-        _format_mailbox(_printable(n), a)
+        _format_mailbox(_inert(_printable(n)), a)
         for n, a in zip(request.names, request.addresses, strict=True)
     )
     mdn["Subject"] = _subject(subject, orig, dispo)
     mdn["Message-ID"] = f"<{new_id}>"
-    if request.message_id:
-        mdn["In-Reply-To"] = f"<{request.message_id}>"
-        mdn["References"] = _references(orig, request.message_id)
+    if request.message_id and _safe_id(request.message_id):
+        # Written verbatim: the default policy reads these as unstructured
+        # text and decodes an encoded word in a stranger's Message-ID
+        # ("=?utf-8?b?DQpCY2M6...?=", RFC 2047 §5 forbids it there) into a
+        # line break and a header field of the attacker's choosing.
+        mdn["In-Reply-To"] = _Verbatim("In-Reply-To", f"<{request.message_id}>")
+        mdn["References"] = _Verbatim("References", _references(orig, request.message_id))
     if dispo.sending_mode is SendingMode.AUTOMATIC:
         mdn["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
 
@@ -728,18 +732,35 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else " " for c in text).strip()
 
 
+def _inert(text: str) -> str:
+    """*text* with no encoded word left for the email policy to decode.
+
+    The default policy decodes RFC 2047 words in a value it is given; a
+    stranger's word that _decode_words could not read ("=?utf-8?b?DQpC...?="
+    next to raw 8-bit text) would come back as a line break and a header
+    field of their choosing.  "= ?" reads the same to a person.
+    """
+    return text.replace("=?", "= ?")
+
+
 def _subject(subject: str | None, orig: email.message.Message, dispo: Disposition) -> str:
     if subject is not None:
         text = _optional_text(subject, "subject")
         return text or ""
-    original = _printable(_decode_words(_header_text(orig, "Subject") or ""))
+    original = _inert(_printable(_decode_words(_header_text(orig, "Subject") or "")))
     prefix = _SUBJECT_PREFIX[DispositionType(dispo.type)]
     return f"{prefix}: {original}"[:_MAX_SUBJECT] if original else prefix
 
 
+def _safe_id(message_id: str) -> bool:
+    """True for an id that can stand between '<' and '>' in a header line."""
+    return all(c.isprintable() and not c.isspace() and c not in "<>" for c in message_id)
+
+
 def _references(orig: email.message.Message, message_id: str) -> str:
     ids = _MSGID.findall(_header_text(orig, "References") or "")
-    ids = [i for i in ids if i.isascii()][-20:]  # RFC 5322 §3.6.4 allows trimming
+    # RFC 5322 §3.6.4 allows trimming; ids with control characters are dropped.
+    ids = [i for i in ids if i.isascii() and i.isprintable()][-20:]
     ids.append(f"<{message_id}>")
     return " ".join(ids)
 
