@@ -510,6 +510,20 @@ def test_truncated_store_is_refused_or_fails_loudly(tmp_path: Path, keep: float)
     assert path.read_bytes() == cut
 
 
+@pytest.mark.parametrize("content", [b"\x00", b"x", b"\n"])
+def test_one_byte_file_is_not_taken_for_an_empty_store(tmp_path: Path, content: bytes) -> None:
+    """Regression: SQLite reads a one-byte file as an empty database."""
+    path = tmp_path / "receipts.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError) as caught:
+        SQLiteStore(path)
+    assert str(caught.value) == (
+        f"{path} is not an mdnkit store (not an SQLite database, or corrupt):"
+        " shorter than an SQLite header"
+    )
+    assert path.read_bytes() == content
+
+
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(min_size=0, max_size=3000))
 def test_random_bytes_are_never_taken_for_a_store(tmp_path: Path, content: bytes) -> None:

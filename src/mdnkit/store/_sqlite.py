@@ -432,6 +432,15 @@ def _create_private(path: str) -> None:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
+        # SQLite reads a one-byte file as an empty database and would
+        # write a store over it; anything shorter than the 100-byte
+        # SQLite header is not a database (an empty file is a new store).
+        with contextlib.suppress(OSError):
+            if 0 < os.path.getsize(path) < 100:
+                raise StoreError(
+                    f"{path} is not an mdnkit store (not an SQLite database, or corrupt):"
+                    " shorter than an SQLite header"
+                ) from None
         return
     except OSError as exc:
         raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
