@@ -275,3 +275,23 @@ def test_queued_hits_are_kept_at_a_normal_exit_without_close(tmp_path: Path) -> 
     subprocess.run([sys.executable, "-c", program], check=True, timeout=120)
     with Tracker(db) as tracker:
         assert sorted(e.event_id for e in tracker.events()) == [f"{n:032x}" for n in range(50)]
+
+
+def test_many_request_threads_lose_nothing(tmp_path: Path) -> None:
+    with Tracker(tmp_path / "r.db") as tracker:
+        writer = BackgroundWriter(tracker, max_batch=50, max_delay=0.001)
+
+        def requests(first: int) -> None:
+            for n in range(first, first + 300):
+                assert writer.put(hit(n)) is True
+
+        threads = [threading.Thread(target=requests, args=(k * 1000,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        writer.flush()
+        expected = sorted(f"{k * 1000 + n:032x}" for k in range(8) for n in range(300))
+        assert sorted(e.event_id for e in tracker.events()) == expected
+        writer.close()
+        assert writer.dropped == 0
