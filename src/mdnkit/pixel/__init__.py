@@ -190,11 +190,14 @@ class Pixel:
         """The endpoint as a PEP 3333 application.
 
         By default each genuine hit is kept (committed) before the GIF is
-        sent.  ``background=True`` answers at once and keeps hits from a
-        bounded queue, many per transaction, on a thread of their own:
-        several times the throughput, at the price of the hits still queued
-        when the process dies.  Call the app's ``close()`` on shutdown to
-        keep what is queued (``flush()`` waits for it without stopping).
+        sent.  ``background=True`` checks the token, answers at once and
+        leaves the rest to a thread of its own, which keeps the hits from a
+        bounded queue in batches (group commit: 500 hits, or 50 ms after the
+        first, whichever comes first): several times the throughput, at the
+        price of the hits still queued when the process is killed.  The
+        app's ``close()`` keeps what is queued and stops the thread (a
+        normal interpreter exit calls it); ``flush()`` waits for the queue
+        without stopping.
         """
         return PixelApp(
             self._tracker,
