@@ -101,6 +101,15 @@ class Field(NamedTuple):
 _FIELD_LINE = re.compile(r"([\x21-\x39\x3b-\x7e]+)[ \t]*:[ \t]*")
 _WSP = " \t"
 
+# How much of a stranger's value a defect or error message quotes: enough to
+# recognise it, bounded so that a 200 KB field does not become a 200 KB message.
+_SHOWN = 80
+
+
+def _shown(text: str) -> str:
+    """*text* quoted for a message, cut to ``_SHOWN`` characters."""
+    return repr(text) if len(text) <= _SHOWN else repr(text[:_SHOWN]) + "..."
+
 
 def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Field]]:
     """Split a report body into groups of fields separated by blank lines.
@@ -638,7 +647,7 @@ def _parse_disposition_field(cur: _Scanner, problems: Problems | None) -> Dispos
             modifiers.append(_parse_disposition_modifier(cur, problems))
     token = cur.peek()
     if token.kind != "end":
-        raise cur.error(f"Unexpected {token.text!r} after the disposition", token.start)
+        raise cur.error(f"Unexpected {_shown(token.text)} after the disposition", token.start)
     return Disposition(
         action_mode=action_mode,
         sending_mode=sending_mode,
@@ -670,7 +679,7 @@ def _parse_action_mode(cur: _Scanner) -> ActionMode:
     mode = _ACTION_MODES.get(token.text.lower())
     if mode is None:
         raise cur.error(
-            f"Unknown action mode {token.text!r}: expected 'manual-action' or 'automatic-action'",
+            f"Unknown action mode {_shown(token.text)}: expected 'manual-action' or 'automatic-action'",
             token.start,
         )
     cur.take()
@@ -691,7 +700,7 @@ def _parse_sending_mode(cur: _Scanner) -> SendingMode:
     mode = _SENDING_MODES.get(token.text.lower())
     if mode is None:
         raise cur.error(
-            f"Unknown sending mode {token.text!r}: "
+            f"Unknown sending mode {_shown(token.text)}: "
             "expected 'MDN-sent-manually' or 'MDN-sent-automatically'",
             token.start,
         )
@@ -716,7 +725,7 @@ def _parse_disposition_type(cur: _Scanner, problems: Problems | None) -> Disposi
         if problems is not None:
             problems.add(
                 "unknown-disposition-type",
-                f"Disposition type {word!r} is not defined by RFC 8098",
+                f"Disposition type {_shown(word)} is not defined by RFC 8098",
                 field=cur.field,
                 source=cur.source,
                 position=token.start,
@@ -725,7 +734,7 @@ def _parse_disposition_type(cur: _Scanner, problems: Problems | None) -> Disposi
     if known.obsolete and problems is not None:
         problems.add(
             "obsolete-disposition-type",
-            f"Disposition type {word!r} was removed by RFC 3798 (AS2 still uses 'failed')",
+            f"Disposition type {_shown(word)} was removed by RFC 3798 (AS2 still uses 'failed')",
             field=cur.field,
             source=cur.source,
             position=token.start,
@@ -750,7 +759,7 @@ def _parse_disposition_modifier(cur: _Scanner, problems: Problems | None) -> str
         if name in _OBSOLETE_MODIFIERS and problems is not None:
             problems.add(
                 "obsolete-modifier",
-                f"Disposition modifier {name!r} was removed by RFC 3798",
+                f"Disposition modifier {_shown(name)} was removed by RFC 3798",
                 field=cur.field,
                 source=cur.source,
                 position=token.start,
@@ -763,7 +772,7 @@ def _parse_disposition_modifier(cur: _Scanner, problems: Problems | None) -> str
     if problems is not None:
         problems.add(
             "as2-modifier",
-            f"Disposition modifier {modifier!r} carries text (RFC 4130 AS2 form)",
+            f"Disposition modifier {_shown(modifier)} carries text (RFC 4130 AS2 form)",
             field=cur.field,
             source=cur.source,
             position=token.start,
@@ -841,7 +850,7 @@ def parse_address_field(
         guess = "rfc822" if addr_spec(text) is not None else "unknown"
         problems.add(
             "missing-address-type",
-            f"No address type before the address; {guess!r} assumed",
+            f"No address type before the address; {_shown(guess)} assumed",
             field=field,
             source=value,
             position=0,
@@ -870,9 +879,11 @@ def _mailbox(text: str, problems: Problems, field: str, limits: Limits) -> str:
         # AS2 puts a trading-partner name here ("rfc822; PDK000270"): keep it.
         return text
     if text.lstrip("<").startswith("@"):
-        problems.add("source-route", f"Source route dropped from {text!r}", field=field)
+        problems.add("source-route", f"Source route dropped from {_shown(text)}", field=field)
     else:
-        problems.add("display-name", f"Display name or angle brackets around {spec!r}", field=field)
+        problems.add(
+            "display-name", f"Display name or angle brackets around {_shown(spec)}", field=field
+        )
     return spec
 
 
@@ -923,7 +934,7 @@ def parse_msg_id(
     open_at = text.find("<")
     if open_at == -1:
         problems.add(
-            "missing-angle-brackets", f"Message id {text!r} is not in '<' '>'", field=field
+            "missing-angle-brackets", f"Message id {_shown(text)} is not in '<' '>'", field=field
         )
         inner = text
     else:
@@ -940,7 +951,7 @@ def parse_msg_id(
         elif before or after:
             problems.add(
                 "junk-around-message-id",
-                f"Text around the message id ignored: {(before + ' ' + after).strip()!r}",
+                f"Text around the message id ignored: {_shown((before + ' ' + after).strip())}",
                 field=field,
             )
     if not inner:
@@ -949,11 +960,11 @@ def parse_msg_id(
     if _ANY_SPACE.search(inner):
         problems.add(
             "white-space-in-message-id",
-            f"White space inside message id {inner!r} (kept as written)",
+            f"White space inside message id {_shown(inner)} (kept as written)",
             field=field,
         )
     if "@" not in inner:
-        problems.add("message-id-without-at", f"Message id {inner!r} has no '@'", field=field)
+        problems.add("message-id-without-at", f"Message id {_shown(inner)} has no '@'", field=field)
     return inner
 
 
@@ -1035,7 +1046,7 @@ def parse_date(
             except ValueError:
                 parsed = None
             else:
-                problems.add("iso-date", f"ISO 8601 date {text!r}", field=field)
+                problems.add("iso-date", f"ISO 8601 date {_shown(text)}", field=field)
     if parsed is None:
         problems.add(
             "unparseable-date", f"Cannot read the date {value.strip()[:80]!r}", field=field
