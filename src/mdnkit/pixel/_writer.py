@@ -140,7 +140,11 @@ class BackgroundWriter:
             return
         marker = _Marker(stop=False)
         self._signal(marker)
-        marker.done.wait()
+        # A writer that died (it should not: it catches every Exception)
+        # will never set the marker: do not wait for it forever.
+        while not marker.done.wait(timeout=_IDLE):
+            if not self._thread.is_alive():
+                return
 
     def close(self) -> None:
         """Keep what is queued, then stop the thread."""
