@@ -61,6 +61,7 @@ _BASE64_JUNK = bytes(
     if b not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 )
 _BOM = b"\xef\xbb\xbf"
+_NOT_BLANK = re.compile(rb"[^\r\n \t]")
 _ENCODINGS = frozenset(("7bit", "8bit", "binary", "base64", "quoted-printable"))
 _MESSAGE_TYPES = frozenset(("message/rfc822", "message/global"))
 
@@ -769,9 +770,8 @@ def read_message(
     if buf.startswith(b"From ", pos):
         nl = buf.find(b"\n", pos)
         pos = end if nl == -1 else nl + 1
-    blank = pos
-    while blank < end and buf[blank] in b"\r\n \t":
-        blank += 1
+    found = _NOT_BLANK.search(buf, pos)  # in C: a bomb of blank lines costs no Python loop
+    blank = end if found is None else found.start()
     if buf.startswith(b"--", blank):
         nl = buf.find(b"\n", blank, blank + 1024)
         line = buf[blank + 2 : nl if nl != -1 else min(end, blank + 1024)].rstrip()
@@ -814,9 +814,8 @@ def _multipart_by_body(root: Part, problems: Problems) -> Part | None:
     text/plain mail never pays for it.
     """
     buf, end = root.buf, root.end
-    blank = root.body_start
-    while blank < end and buf[blank] in b"\r\n \t":
-        blank += 1
+    found = _NOT_BLANK.search(buf, root.body_start, end)
+    blank = end if found is None else found.start()
     if not buf.startswith(b"--", blank):
         return None
     nl = buf.find(b"\n", blank, blank + 1024)
