@@ -1041,6 +1041,19 @@ def test_rfc3464_appendix_e_whole_messages(
     assert found.human_text.splitlines(keepends=True)[0] == text_start
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("parse_rfc3464_multi_recipient.eml", "indented-boundary"),
+        ("parse_rfc3464_delayed.eml", "split-recipient-group"),
+    ],
+)
+def test_rfc3464_appendix_e_lenient_readings_are_strict_errors(name: str, code: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        mdnkit.parse((FIXTURES / name).read_bytes(), strict=True)
+    assert caught.value.code == code
+
+
 def test_rfc3464_appendix_e_defect_messages() -> None:
     simple = mdnkit.parse((FIXTURES / "parse_rfc3464_simple.eml").read_bytes())
     multi = mdnkit.parse((FIXTURES / "parse_rfc3464_multi_recipient.eml").read_bytes())
