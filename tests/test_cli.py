@@ -6,6 +6,7 @@ import importlib.resources
 import json
 import mailbox
 import os
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -357,3 +358,19 @@ def test_demo_as_a_real_process(tmp_path: Path) -> None:
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, DEMO, "")
     assert list(tmp_path.iterdir()) == []  # the temporary store is gone
+
+
+def test_output_closed_early_is_not_a_crash(tmp_path: Path) -> None:
+    # `mdnkit demo | head -1`: the reader goes away while mdnkit still writes.
+    process = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m mdnkit demo | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert process.stdout.startswith("sent")
+    assert "Traceback" not in process.stderr
+    assert "BrokenPipeError" not in process.stderr

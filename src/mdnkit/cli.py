@@ -37,12 +37,13 @@ if TYPE_CHECKING:
     from .model import DSN, MDN
     from .tracker import MessageStatus, RecipientStatus, Tracker
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_STORE", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_FAILED", "EXIT_OK", "EXIT_STORE", "EXIT_USAGE", "main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STORE = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a command killed by it
 
 DEFAULT_DB = "receipts.db"
 _PROGRESS_EVERY = 100
@@ -66,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("mdnkit: interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mdnkit status | head`): not an error of ours.
+        # Point stdout at nothing so the interpreter's final flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 
@@ -77,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mdnkit",
         description="Email receipts: read MDNs and DSNs and tie them to the mail you sent.",
-        epilog="exit codes: 0 ok, 1 some inputs failed, 2 usage error, 3 store unusable",
+        epilog=(
+            "exit codes: 0 ok, 1 some inputs failed, 2 usage error, 3 store unusable, "
+            "141 output closed early"
+        ),
     )
     parser.add_argument(
         "--db", dest="global_db", metavar="PATH", help=f"the store (default: {DEFAULT_DB})"
