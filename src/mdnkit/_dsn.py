@@ -47,7 +47,8 @@ from ._grammar import (
 )
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import Diagnostic, DSNAction, DSNRecipient, Headers
+from .model import Diagnostic, DSNAction, DSNRecipient, Headers, StatusCode
+from .statuscodes import _WELL_FORMED as _STATUS
 from .statuscodes import parse_status
 
 # RFC 3464 §2.2: fields that describe the message (each at most once).
@@ -318,7 +319,7 @@ def _per_message_values(
             "No Reporting-MTA field (RFC 3464 §2.2.2 requires it)",
             field="Reporting-MTA",
         )
-    values["extension_fields"] = Headers(extensions)
+    values["extension_fields"] = Headers._from_pairs(tuple(extensions))
     return values
 
 
@@ -358,49 +359,79 @@ def _envelope_id(field: Field, problems: Problems) -> str | None:
 # Per-recipient fields (RFC 3464 §2.3)
 
 
+# The per-recipient fields read into DSNRecipient attributes (RFC 3464 §2.3);
+# Localized-Diagnostic (RFC 6533 §4.1) may repeat and stays an extension.
+_RECIPIENT_ATTRS = {
+    "original-recipient": "original_recipient",  # §2.3.1
+    "final-recipient": "final_recipient",  # §2.3.2
+    "action": "action",  # §2.3.3
+    "status": "status",  # §2.3.4
+    "remote-mta": "remote_mta",  # §2.3.5
+    "diagnostic-code": "diagnostic_code",  # §2.3.6
+    "last-attempt-date": "last_attempt_date",  # §2.3.7
+    "final-log-id": "final_log_id",  # §2.3.8
+    "will-retry-until": "will_retry_until",  # §2.3.9
+}
+_ADDRESS_ATTRS = frozenset(("original_recipient", "final_recipient", "remote_mta"))
+_MUST = frozenset(("final_recipient", "action", "status"))
+
+
 def _recipient(fields: Sequence[Field], problems: Problems, limits: Limits) -> DSNRecipient:
+    # One dict of attributes, keyed as DSNRecipient's: an attribute present
+    # (even None, for a value that did not read) means the field was seen.
     values: dict[str, Any] = {}
     extensions: list[tuple[str, str]] = []
-    seen: set[str] = set()
     for field in fields:
-        key = field.name.lower()
-        if key not in _PER_RECIPIENT or key == "localized-diagnostic":
+        name, value, _line = field
+        key = name.lower()
+        attr = _RECIPIENT_ATTRS.get(key)
+        if attr is None:
             if key in _PER_MESSAGE:
                 problems.add(
                     "misplaced-field",
-                    f"{field.name} describes the message but sits in a recipient group "
+                    f"{name} describes the message but sits in a recipient group "
                     f"(line {field.line}); kept with the recipient's extension fields",
-                    field=field.name,
+                    field=name,
                 )
-            extensions.append((field.name, field.value))
+            extensions.append((name, value))
             continue
-        if key in seen:
+        if attr in values:
             _duplicate(field, problems)
             continue
-        seen.add(key)
-        attr = key.replace("-", "_")
-        if key in ("original-recipient", "final-recipient", "remote-mta"):
-            values[attr] = parse_address_field(
-                field.value, problems, field=field.name, limits=limits
-            )
-        elif key == "action":
-            values[attr] = parse_action(field.value, problems, field=field.name, limits=limits)
-        elif key == "status":
-            values[attr] = parse_status(field.value, problems, field=field.name, limits=limits)
-        elif key == "diagnostic-code":
-            values["diagnostic_code"] = parse_diagnostic(field.value, problems, field=field.name)
-        elif key == "final-log-id":
-            values[attr] = " ".join(field.value.split()) or None
+        if attr in _ADDRESS_ATTRS:
+            values[attr] = parse_address_field(value, problems, field=name, limits=limits)
+        elif attr == "status":
+            # The usual "5.1.1", no comment: parse_status would find the same.
+            text = value.strip() if "(" not in value else ""
+            if text and _STATUS.fullmatch(text):
+                values[attr] = StatusCode(code=text)
+            else:
+                values[attr] = parse_status(value, problems, field=name, limits=limits)
+        elif attr == "action":
+            # The usual single registered word needs none of parse_action's work.
+            action: DSNAction | str | None = _ACTIONS.get(value.lower())
+            if action is None:
+                action = parse_action(value, problems, field=name, limits=limits)
+            values[attr] = action
+        elif attr == "diagnostic_code":
+            values[attr] = parse_diagnostic(value, problems, field=name)
+        elif attr == "final_log_id":
+            values[attr] = " ".join(value.split()) or None
         else:  # last-attempt-date, will-retry-until
-            values[attr] = parse_date(field.value, problems, field=field.name, limits=limits)
-    recipient = DSNRecipient(**values, extension_fields=Headers(extensions))
-    _check_recipient(recipient, seen, problems)
+            values[attr] = parse_date(value, problems, field=name, limits=limits)
+    recipient = DSNRecipient(**values, extension_fields=Headers._from_pairs(tuple(extensions)))
+    if not _MUST.issubset(values) or recipient.will_retry_until is not None:
+        _check_recipient(recipient, values, problems)
     return recipient
 
 
-def _check_recipient(recipient: DSNRecipient, seen: set[str], problems: Problems) -> None:
+def _check_recipient(recipient: DSNRecipient, seen: dict[str, Any], problems: Problems) -> None:
+    """Defects for missing MUST fields and a Will-Retry-Until out of place.
+
+    *seen* has the attribute names of the fields that were present.
+    """
     who = recipient.address or "a recipient"
-    if "final-recipient" not in seen:
+    if "final_recipient" not in seen:
         fallback = " (Original-Recipient used instead)" if recipient.original_recipient else ""
         problems.add(
             "missing-final-recipient",

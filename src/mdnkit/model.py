@@ -245,6 +245,17 @@ class Headers(Sequence[tuple[str, str]]):
     def __init__(self, fields: Sequence[tuple[str, str]] = ()) -> None:
         self._fields: tuple[tuple[str, str], ...] = tuple((str(n), str(v)) for n, v in fields)
 
+    @classmethod
+    def _from_pairs(cls, fields: tuple[tuple[str, str], ...]) -> Headers:
+        """Internal: wrap *fields*, already a tuple of ``(str, str)`` pairs, unchecked.
+
+        For the parser, which builds the pairs from text itself: it skips
+        the per-field conversion of ``__init__`` (one per header read).
+        """
+        headers = cls.__new__(cls)
+        headers._fields = fields
+        return headers
+
     @overload
     def __getitem__(self, index: int) -> tuple[str, str]: ...
     @overload
