@@ -22,6 +22,8 @@ from mdnkit.model import (
     RefSource,
     SendingMode,
     StatusCode,
+    _address_field,
+    _dsn_recipient,
 )
 
 DISPLAYED = Disposition(
@@ -92,9 +94,9 @@ def test_headers_lookup_is_case_insensitive_and_ordered() -> None:
 
 
 def test_defect_str() -> None:
-    assert str(Defect("missing-final-recipient", "no Final-Recipient field", "Final-Recipient")) == (
-        "missing-final-recipient [Final-Recipient]: no Final-Recipient field"
-    )
+    assert str(
+        Defect("missing-final-recipient", "no Final-Recipient field", "Final-Recipient")
+    ) == ("missing-final-recipient [Final-Recipient]: no Final-Recipient field")
     assert str(Defect("x", "y")) == "x: y"
 
 
@@ -173,3 +175,64 @@ def test_dsn_to_dict_and_recipient_address() -> None:
         "text": "550 5.1.1 no such user",
     }
     assert str(rcpt.diagnostic_code) == "smtp; 550 5.1.1 no such user"
+
+
+# The parser's fast constructors must build exactly what the ordinary ones do.
+_RECIPIENT_VALUES = [
+    {},
+    {"final_recipient": AddressField("rfc822", "b@example.org")},
+    {
+        "original_recipient": AddressField("rfc822", "a@example.org"),
+        "final_recipient": AddressField("rfc822", "b@example.org"),
+        "action": DSNAction.DELAYED,
+        "status": StatusCode(code="4.4.7"),
+        "remote_mta": AddressField("dns", "mx.example.org"),
+        "diagnostic_code": Diagnostic(type="smtp", text="451 try later"),
+        "last_attempt_date": datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
+        "final_log_id": "Q1",
+        "will_retry_until": datetime(2026, 1, 8, 10, 0, tzinfo=UTC),
+    },
+]
+
+
+@pytest.mark.parametrize("values", _RECIPIENT_VALUES)
+def test_fast_dsn_recipient_equals_constructor(values: dict[str, object]) -> None:
+    extensions = Headers._from_pairs((("X-Queue", "q1"),))
+    fast = _dsn_recipient(values, extensions)
+    slow = DSNRecipient(**values, extension_fields=Headers([("X-Queue", "q1")]))  # type: ignore[arg-type]
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert hash(fast) == hash(slow)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.action = None  # type: ignore[misc]
+
+
+def test_fast_address_field_equals_constructor() -> None:
+    fast = _address_field("rfc822", "a@example.org")
+    assert fast == AddressField(type="rfc822", address="a@example.org")
+    assert hash(fast) == hash(AddressField("rfc822", "a@example.org"))
+    assert str(fast) == "rfc822; a@example.org"
+
+
+def test_fast_constructors_cover_every_field() -> None:
+    # _dsn_recipient sets the slots in declaration order: a new field must
+    # be added there too.
+    assert [f.name for f in dataclasses.fields(DSNRecipient)] == [
+        "original_recipient",
+        "final_recipient",
+        "action",
+        "status",
+        "remote_mta",
+        "diagnostic_code",
+        "last_attempt_date",
+        "final_log_id",
+        "will_retry_until",
+        "extension_fields",
+    ]
+    assert [f.name for f in dataclasses.fields(AddressField)] == ["type", "address"]
+
+
+def test_headers_from_pairs_equals_constructor() -> None:
+    pairs = (("From", "a@example.org"), ("Subject", "hi"))
+    assert Headers._from_pairs(pairs) == Headers(list(pairs))
+    assert Headers._from_pairs(pairs).get("subject") == "hi"

@@ -47,7 +47,7 @@ from ._grammar import (
 )
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import Diagnostic, DSNAction, DSNRecipient, Headers, StatusCode
+from .model import Diagnostic, DSNAction, DSNRecipient, Headers, StatusCode, _dsn_recipient
 from .statuscodes import _WELL_FORMED as _STATUS
 from .statuscodes import parse_status
 
@@ -128,7 +128,12 @@ def _regroup(
 ) -> tuple[list[Field], list[list[Field]]]:
     """Split the groups read at blank lines into per-message and per-recipient groups."""
     first = groups[0]
-    split = next((i for i, f in enumerate(first) if f.name.lower() in _PER_RECIPIENT), None)
+    names = [f.name.lower() for f in first]
+    split = (
+        None
+        if _PER_RECIPIENT.isdisjoint(names)  # the usual per-message group: one C-level test
+        else next(i for i, name in enumerate(names) if name in _PER_RECIPIENT)
+    )
     rest = groups[1:]
     if split is None:
         per_message = first
@@ -194,6 +199,9 @@ def _continues(previous: list[Field], group: list[Field]) -> bool:
 
 def _split_recipients(group: list[Field], problems: Problems) -> list[list[Field]]:
     """One blank-line group, split where a recipient's field comes a second time."""
+    starts = [key for f in group if (key := f.name.lower()) in _STARTS_AGAIN]
+    if len(starts) == len(set(starts)):
+        return [group]  # the usual group: no field that starts a recipient comes twice
     parts: list[list[Field]] = [[]]
     seen: set[str] = set()
     for field in group:
@@ -419,7 +427,7 @@ def _recipient(fields: Sequence[Field], problems: Problems, limits: Limits) -> D
             values[attr] = " ".join(value.split()) or None
         else:  # last-attempt-date, will-retry-until
             values[attr] = parse_date(value, problems, field=name, limits=limits)
-    recipient = DSNRecipient(**values, extension_fields=Headers._from_pairs(tuple(extensions)))
+    recipient = _dsn_recipient(values, Headers._from_pairs(tuple(extensions)))
     if not _MUST.issubset(values) or recipient.will_retry_until is not None:
         _check_recipient(recipient, values, problems)
     return recipient

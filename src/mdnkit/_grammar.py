@@ -66,7 +66,14 @@ from ._address import addr_spec
 from ._defects import Problems
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import ActionMode, AddressField, Disposition, DispositionType, SendingMode
+from .model import (
+    ActionMode,
+    AddressField,
+    Disposition,
+    DispositionType,
+    SendingMode,
+    _address_field,
+)
 
 __all__ = [
     "Field",
@@ -822,9 +829,9 @@ def parse_address_field(
         if address_type == "rfc822":
             mailbox = _PLAIN_MAILBOX.match(rest)
             if mailbox is not None:
-                return AddressField(type=address_type, address=mailbox.group(1))
+                return _address_field(address_type, mailbox.group(1))
         elif address_type != "utf-8" and rest.strip():
-            return AddressField(type=address_type, address=rest.strip())
+            return _address_field(address_type, rest.strip())
     # The first ';' outside comments and quotes: '"Doe; Jo" <j@x>' has no type.
     if "(" in value or '"' in value:
         semi = _find_outside(
@@ -868,7 +875,7 @@ def parse_address_field(
     if not address:
         problems.add("empty-address", "No address after the address type", field=field)
         return None
-    return AddressField(type=address_type, address=address)
+    return _address_field(address_type, address)
 
 
 def _mailbox(text: str, problems: Problems, field: str, limits: Limits) -> str:

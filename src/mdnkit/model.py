@@ -433,3 +433,69 @@ def _jsonable(value: object) -> Any:
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     return str(value)
+
+
+# ---------------------------------------------------------------------------
+# Internal fast constructors, for the parser
+#
+# The parser builds these values for every field of every report it reads.
+# A frozen dataclass's __init__ takes keywords and sets each field through
+# object.__setattr__; these set the slots directly, with the same result
+# (tests compare them with the ordinary constructors).  No checks: callers
+# pass values of the declared types.
+
+_new_object = object.__new__
+
+
+def _setter(cls: type, name: str) -> Any:
+    # A slotted class keeps each field in a member descriptor; its __set__
+    # fills the slot whatever the class's (frozen) __setattr__ says.
+    return cls.__dict__[name].__set__
+
+
+_SET_AF_TYPE = _setter(AddressField, "type")
+_SET_AF_ADDRESS = _setter(AddressField, "address")
+_SET_RECIPIENT = tuple(
+    _setter(DSNRecipient, field.name) for field in dataclasses.fields(DSNRecipient)
+)
+
+
+def _address_field(type_: str, address: str) -> AddressField:
+    """``AddressField(type_, address)``, built without ``__init__``."""
+    field: AddressField = _new_object(AddressField)
+    _SET_AF_TYPE(field, type_)
+    _SET_AF_ADDRESS(field, address)
+    return field
+
+
+def _dsn_recipient(values: Mapping[str, Any], extension_fields: Headers) -> DSNRecipient:
+    """``DSNRecipient(**values, extension_fields=extension_fields)``, built without ``__init__``.
+
+    *values* is keyed by field name; a field it does not hold is None (every
+    field but ``extension_fields`` defaults to None).
+    """
+    recipient: DSNRecipient = _new_object(DSNRecipient)
+    get = values.get
+    (
+        set_original,
+        set_final,
+        set_action,
+        set_status,
+        set_remote,
+        set_diagnostic,
+        set_last,
+        set_log,
+        set_retry,
+        set_extensions,
+    ) = _SET_RECIPIENT
+    set_original(recipient, get("original_recipient"))
+    set_final(recipient, get("final_recipient"))
+    set_action(recipient, get("action"))
+    set_status(recipient, get("status"))
+    set_remote(recipient, get("remote_mta"))
+    set_diagnostic(recipient, get("diagnostic_code"))
+    set_last(recipient, get("last_attempt_date"))
+    set_log(recipient, get("final_log_id"))
+    set_retry(recipient, get("will_retry_until"))
+    set_extensions(recipient, extension_fields)
+    return recipient
