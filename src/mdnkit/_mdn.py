@@ -159,7 +159,7 @@ def mdn_values(
         "disposition": values.get("disposition"),
         "errors": tuple(errors),
         "received_content_mic": values.get("received_content_mic"),
-        "extension_fields": Headers(extensions),
+        "extension_fields": Headers._from_pairs(tuple(extensions)),
     }
 
 

@@ -968,8 +968,11 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     only its problems are recorded.
     """
     before = budget.parts
-    strict = Problems()
-    kids = list(iter_children(part, strict, limits, budget))
+    # The strict reading records into *problems* directly; should the
+    # lenient one win, what it recorded is taken back (the usual part pays
+    # for no second collector).
+    recorded, dropped = len(problems._errors), problems.dropped
+    kids = _child_list(part, problems, limits, budget, False)
     if (
         len(kids) >= 2
         and (
@@ -977,16 +980,16 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
             or any(kid.content_type in _REPORT_PART_TYPES for kid in kids)
         )
     ) or not _may_be_indented(part, limits):
-        _merge(problems, strict)
         return kids
     after = budget.parts
     budget.parts = before
     lenient = Problems()
-    indented = list(iter_children(part, lenient, limits, budget, indented=True))
+    indented = _child_list(part, lenient, limits, budget, True)
     if len(indented) <= len(kids):
         budget.parts = after
-        _merge(problems, strict)
         return kids
+    del problems._errors[recorded:]
+    problems.dropped = dropped
     problems.add(
         "indented-boundary",
         f"A delimiter line of the {part.content_type} is indented (RFC 2046 §5.1.1 "
@@ -1052,11 +1055,41 @@ def iter_children(
     close-delimiter (the last part runs to the end; a defect), a missing
     final line break.
     """
+    spans = _spans(part, problems, limits, budget, indented)
+    if not spans:
+        return
+    buf, depth = part.buf, part.depth + 1
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    for body, cut in spans:
+        yield make_part(
+            buf, body, cut, depth=depth, problems=problems, limits=limits, default=default
+        )
+
+
+def _child_list(
+    part: Part, problems: Problems, limits: Limits, budget: Budget, indented: bool
+) -> list[Part]:
+    """:func:`iter_children` as a list: every part is wanted, no generator to run."""
+    spans = _spans(part, problems, limits, budget, indented)
+    if not spans:
+        return []
+    buf, depth = part.buf, part.depth + 1
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    return [
+        make_part(buf, body, cut, depth=depth, problems=problems, limits=limits, default=default)
+        for body, cut in spans
+    ]
+
+
+def _spans(
+    part: Part, problems: Problems, limits: Limits, budget: Budget, indented: bool
+) -> list[tuple[int, int]]:
+    """``(start, end)`` in ``part.buf`` of each body part of multipart *part*, counted."""
     _check_depth(part.depth + 1, limits)
     boundary = part.params.get("boundary", "").rstrip(" ")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
-        return
+        return []
     buf, start, end = part.buf, part.body_start, part.end
     encoded = boundary.encode("utf-8", "surrogateescape")
     if indented:
@@ -1067,7 +1100,7 @@ def iter_children(
         problems.add(
             "missing-boundary", f"No delimiter line for boundary {boundary[:70]!r} was found."
         )
-        return
+        return []
     budget.count(len(lines) - 1 if lines[-1][2] else len(lines))
     if not lines[-1][2]:
         problems.add(
@@ -1075,22 +1108,14 @@ def iter_children(
             f"The {part.content_type} part ends without its close-delimiter line.",
         )
         lines.append((end + 1, end, True))  # the last part runs to the end
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    depth = part.depth + 1
+    spans: list[tuple[int, int]] = []
     for (_, body, _), (line, _, _) in itertools.pairwise(lines):
         # The line break before a delimiter belongs to the delimiter (§5.1.1).
         cut = line - 1
         if cut > body and buf[cut - 1] == 0x0D:
             cut -= 1
-        yield make_part(
-            buf,
-            body,
-            max(cut, body),
-            depth=depth,
-            problems=problems,
-            limits=limits,
-            default=default,
-        )
+        spans.append((body, max(cut, body)))
+    return spans
 
 
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:

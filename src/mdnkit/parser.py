@@ -473,7 +473,8 @@ def _original_headers(item: _Found, problems: Problems, limits: Limits) -> Heade
         )
     elif part.content_type not in _ORIGINAL_TYPES:
         return None
-    return Headers(_mime.headers_only(part, problems, limits))
+    # headers_only builds (str, str) pairs from text: nothing for Headers to convert.
+    return Headers._from_pairs(tuple(_mime.headers_only(part, problems, limits)))
 
 
 def _message_ref(
