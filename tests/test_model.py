@@ -25,6 +25,8 @@ from mdnkit.model import (
     _address_field,
     _dsn_recipient,
 )
+from mdnkit.model import _dsn as fast_dsn
+from mdnkit.model import _mdn as fast_mdn
 
 DISPLAYED = Disposition(
     action_mode=ActionMode.MANUAL,
@@ -236,3 +238,43 @@ def test_headers_from_pairs_equals_constructor() -> None:
     pairs = (("From", "a@example.org"), ("Subject", "hi"))
     assert Headers._from_pairs(pairs) == Headers(list(pairs))
     assert Headers._from_pairs(pairs).get("subject") == "hi"
+
+
+def test_fast_report_constructors_equal_constructors() -> None:
+    common = {
+        "message_ref": MessageRef("a@example.org", RefSource.ORIGINAL_MESSAGE_ID),
+        "message_id": "r@example.org",
+        "date": datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
+        "sender": "b@example.org",
+        "subject": "Read: hi",
+        "human_text": "Your message was read.",
+        "original_headers": Headers([("Subject", "hi")]),
+        "extension_fields": Headers([("X-Foo", "bar")]),
+        "defects": (Defect("missing-disposition", "No Disposition field"),),
+    }
+    mdn = {
+        **common,
+        "reporting_ua": "ua.example.org; Mail 1",
+        "mdn_gateway": None,
+        "original_recipient": None,
+        "final_recipient": AddressField("rfc822", "b@example.org"),
+        "original_message_id": "a@example.org",
+        "disposition": DISPLAYED,
+        "errors": ("Error: x",),
+        "received_content_mic": None,
+    }
+    assert fast_mdn(mdn) == MDN(**mdn)  # type: ignore[arg-type]
+    assert repr(fast_mdn(mdn)) == repr(MDN(**mdn))  # type: ignore[arg-type]
+    dsn = {
+        **common,
+        "original_envelope_id": "env-1",
+        "reporting_mta": AddressField("dns", "mx.example.org"),
+        "dsn_gateway": None,
+        "received_from_mta": None,
+        "arrival_date": None,
+        "recipients": (DSNRecipient(action=DSNAction.FAILED),),
+        "utf8": True,
+    }
+    assert fast_dsn(dsn) == DSN(**dsn)  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        fast_dsn(common)  # every field must be named

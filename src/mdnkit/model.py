@@ -448,9 +448,11 @@ _new_object = object.__new__
 
 
 def _setter(cls: type, name: str) -> Any:
-    # A slotted class keeps each field in a member descriptor; its __set__
-    # fills the slot whatever the class's (frozen) __setattr__ says.
-    return cls.__dict__[name].__set__
+    # A slotted class keeps each field in a member descriptor (on the class
+    # that declares it: Report for the common fields); its __set__ fills the
+    # slot whatever the class's (frozen) __setattr__ says.
+    owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+    return vars(owner)[name].__set__
 
 
 _SET_AF_TYPE = _setter(AddressField, "type")
@@ -499,3 +501,26 @@ def _dsn_recipient(values: Mapping[str, Any], extension_fields: Headers) -> DSNR
     set_retry(recipient, get("will_retry_until"))
     set_extensions(recipient, extension_fields)
     return recipient
+
+
+def _fill(obj: Any, setters: tuple[tuple[str, Any], ...], values: Mapping[str, Any]) -> None:
+    for name, setter in setters:
+        setter(obj, values[name])
+
+
+_SET_MDN = tuple((field.name, _setter(MDN, field.name)) for field in dataclasses.fields(MDN))
+_SET_DSN = tuple((field.name, _setter(DSN, field.name)) for field in dataclasses.fields(DSN))
+
+
+def _mdn(values: Mapping[str, Any]) -> MDN:
+    """``MDN(**values)`` built without ``__init__``; *values* must name every field."""
+    report: MDN = _new_object(MDN)
+    _fill(report, _SET_MDN, values)
+    return report
+
+
+def _dsn(values: Mapping[str, Any]) -> DSN:
+    """``DSN(**values)`` built without ``__init__``; *values* must name every field."""
+    report: DSN = _new_object(DSN)
+    _fill(report, _SET_DSN, values)
+    return report

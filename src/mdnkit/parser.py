@@ -20,9 +20,9 @@ from __future__ import annotations
 import binascii
 import collections
 import copy
-import dataclasses
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from . import _ids, _mime
 from ._address import addr_spec
@@ -32,7 +32,7 @@ from ._grammar import Field, parse_date, parse_disposition, parse_msg_id
 from ._mdn import mdn_values
 from .errors import ParseError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import DSN, MDN, Headers, MessageRef, RefSource
+from .model import DSN, MDN, Headers, MessageRef, RefSource, _dsn, _mdn
 
 __all__ = ["parse", "parse_all", "parse_disposition"]
 
@@ -60,9 +60,11 @@ _REPORT_HEADERS = re.compile(r"\n(message-id|date|from|subject|in-reply-to|refer
 _PLAIN_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class _Found:
-    """A report part, the multipart holding it, and the message it belongs to."""
+class _Found(NamedTuple):
+    """A report part, the multipart holding it, and the message it belongs to.
+
+    A named tuple: one is made per report, built in C.
+    """
 
     part: _mime.Part
     kind: str
@@ -70,7 +72,7 @@ class _Found:
     message: _mime.Part  # the nearest enclosing message (its headers describe the report)
     container: _mime.Part | None  # the multipart holding the report part
     siblings: tuple[_mime.Part, ...]
-    index: int
+    position: int  # of the report part among siblings
 
 
 def parse(
@@ -168,7 +170,13 @@ def _find(
         kind, utf8 = _REPORT_TYPES[root.content_type]
         return [
             _Found(
-                part=root, kind=kind, utf8=utf8, message=root, container=None, siblings=(), index=0
+                part=root,
+                kind=kind,
+                utf8=utf8,
+                message=root,
+                container=None,
+                siblings=(),
+                position=0,
             )
         ]
     queue: collections.deque[tuple[_mime.Part, _mime.Part]] = collections.deque([(root, root)])
@@ -186,7 +194,7 @@ def _find(
                         message=inner,
                         container=None,
                         siblings=(),
-                        index=0,
+                        position=0,
                     )
                 )
             elif inner.maintype in ("multipart", "message"):
@@ -203,7 +211,7 @@ def _find(
                         message=message,
                         container=part,
                         siblings=tuple(kids),
-                        index=index,
+                        position=index,
                     )
                     for index, kid in reports
                 )
@@ -285,12 +293,19 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
             if not f.name.lower().startswith("content-")
         )
         values = mdn_values(text, problems, limits, header_fields=header_fields)
-        ref = _message_ref(values.get("original_message_id"), None, original, own, problems)
-        return MDN(**values, **common, message_ref=ref, defects=problems.defects())  # type: ignore[arg-type]
+        values.update(common)
+        values["message_ref"] = _message_ref(
+            values["original_message_id"], None, original, own, problems
+        )
+        values["defects"] = problems.defects()
+        return _mdn(values)  # MDN(**values), without the keyword call
     values = dsn_values(text, problems, limits, utf8=item.utf8)
-    envelope = values.get("original_envelope_id")
-    ref = _message_ref(None, envelope, original, own, problems)
-    return DSN(**values, **common, message_ref=ref, defects=problems.defects())  # type: ignore[arg-type]
+    values.update(common)
+    values["message_ref"] = _message_ref(
+        None, values["original_envelope_id"], original, own, problems
+    )
+    values["defects"] = problems.defects()
+    return _dsn(values)  # DSN(**values), without the keyword call
 
 
 def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
@@ -431,7 +446,7 @@ def _human_text(
     item: _Found, problems: Problems, limits: Limits, budget: _mime.Budget
 ) -> str | None:
     """The first part of the report, decoded; in a multipart/alternative, its first text/plain."""
-    if item.container is None or item.index == 0 or not item.siblings:
+    if item.container is None or item.position == 0 or not item.siblings:
         return None
     node: _mime.Part | None = item.siblings[0]
     while node is not None and node.content_type in _ALTERNATIVES:
@@ -461,9 +476,9 @@ def _human_text(
 
 def _original_headers(item: _Found, problems: Problems, limits: Limits) -> Headers | None:
     """Headers of the returned original (RFC 6522 §3 third part), body never read."""
-    if item.container is None or item.index + 1 >= len(item.siblings):
+    if item.container is None or item.position + 1 >= len(item.siblings):
         return None
-    part = item.siblings[item.index + 1]
+    part = item.siblings[item.position + 1]
     if part.content_type == _BOGUS_ORIGINAL:
         problems.add(
             "bogus-original-type",
