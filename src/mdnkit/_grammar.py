@@ -795,6 +795,10 @@ _ATOM = re.compile(r"[^\s()<>\[\]:;@\\,\"/]+\Z")
 # quote to skip), and a bare addr-spec: what the careful reading reads as is.
 _PLAIN_TYPED = re.compile(r"[ \t]*([A-Za-z0-9][A-Za-z0-9.+_-]*)[ \t]*;(.*)\Z", re.DOTALL)
 _PLAIN_MAILBOX = re.compile(r'[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z')
+# _PLAIN_TYPED with the type rfc822 (any case), then _PLAIN_MAILBOX.
+_PLAIN_RFC822 = re.compile(
+    r'[ \t]*[Rr][Ff][Cc]822[ \t]*;[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z'
+)
 # RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
@@ -821,6 +825,9 @@ def parse_address_field(
     escapes decoded.  Other types (``x400``, ``dns``, ``unknown``) keep
     the address as written.  Nothing there: None and a defect.
     """
+    plain = _PLAIN_RFC822.match(value)
+    if plain is not None:  # "rfc822; a@b", the most common value, in one match
+        return _address_field("rfc822", plain.group(1))
     plain = _PLAIN_TYPED.match(value)
     if plain is not None:
         # The common shapes, which need none of the repairs below:

@@ -57,6 +57,8 @@ _ANGLE_ID = re.compile(r"<[^<>]*>")
 # found in one scan of its lower-cased header block.
 _REPORT_HEADERS = re.compile(r"\n(message-id|date|from|subject|in-reply-to|references)[ \t]*:")
 # A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs.
+# A header line that is a Content-* field (RFC 2045 §9 names them), any case.
+_CONTENT_FIELD = re.compile(r"[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[!-9;-~]*[ \t]*:")
 _PLAIN_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
 
 
@@ -287,11 +289,16 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
     if item.kind == "mdn":
         # The part's own non-MIME fields: MDN fields written without the
         # blank line before them (Direct Project agents) land there.
-        header_fields = _fields(
-            f
-            for f in item.part.fields(problems, limits)
-            if not f.name.lower().startswith("content-")
-        )
+        head = item.part.head
+        if not head or ("\n" not in head and _CONTENT_FIELD.match(head)):
+            # The usual one-line "Content-Type: ..." block: no field to read.
+            header_fields = []
+        else:
+            header_fields = _fields(
+                f
+                for f in item.part.fields(problems, limits)
+                if not f.name.lower().startswith("content-")
+            )
         values = mdn_values(text, problems, limits, header_fields=header_fields)
         values.update(common)
         values["message_ref"] = _message_ref(
