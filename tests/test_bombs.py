@@ -29,6 +29,7 @@ from mdnkit.model import (
     MDN,
     ActionMode,
     AddressField,
+    Defect,
     Disposition,
     DispositionType,
     DSNAction,
@@ -211,3 +212,16 @@ def test_other_readers_survive_every_bomb(
         assert outcome.code == "limit-exceeded"
         assert len(str(outcome)) < 400
     assert peak < memory_bound(data)
+
+
+def test_receipt_request_reads_a_bounded_number_of_fields() -> None:
+    """A thousand DNT fields: the first eight are read, the rest recorded as skipped."""
+    raw = b"".join(b"Disposition-Notification-To: a%d@x.example\r\n" % i for i in range(1000))
+    request = mdnkit.receipt_request(raw + b"\r\n")
+    assert request is not None
+    assert request.addresses == tuple(f"a{i}@x.example" for i in range(8))
+    assert request.defects[0] == Defect(
+        "too-many-fields",
+        "more than 8 Disposition-Notification-To fields; the rest were not read",
+        "Disposition-Notification-To",
+    )

@@ -31,6 +31,7 @@ from . import _address, _ids
 from ._defects import Problems
 from ._grammar import parse_address_field, strip_comments
 from .errors import ParseError, RequestError
+from .limits import DEFAULT_LIMITS
 from .model import AddressField, Defect
 
 __all__ = [
@@ -62,6 +63,7 @@ _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+\Z")
 # Bound on a header value read from an incoming message: a DNT with a
 # million commas costs linear time, but no one needs more than this.
 MAX_REQUEST_HEADER = 16 * 1024
+MAX_REQUEST_FIELDS = 8  # fields of one name read from a message's header block
 # RFC 3461 §4.4: ENVID is at most 100 characters (applied to the encoded form).
 MAX_ENVID = 100
 
@@ -812,7 +814,12 @@ def _headers_of(msg: email.message.Message | bytes | str) -> email.message.Messa
         msg = msg.encode("utf-8", "surrogateescape")
     if not isinstance(msg, bytes | bytearray | memoryview):
         raise RequestError(f"expected a Message, bytes or str, not {type(msg).__name__}")
-    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(bytes(msg))
+    # A stranger's message: the standard library takes ten times what it is
+    # given, and is slow on a million folded lines, so it gets no more than
+    # the header block parse() would read (max_header_bytes); a longer
+    # field is cut there and then by _header_texts, with a defect.
+    head = bytes(msg[: DEFAULT_LIMITS.max_header_bytes])
+    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
 
 
 def _header_texts(
@@ -820,10 +827,21 @@ def _header_texts(
 ) -> list[str]:
     """Every value of *name*, unfolded and bounded, as written (not decoded)."""
     key = name.lower()
-    out = []
+    out: list[str] = []
     for field, value in msg.raw_items():
         if field.lower() != key:
             continue
+        if len(out) == MAX_REQUEST_FIELDS:
+            # Each value costs a scan; RFC 8098 §2.1 allows one DNT field.
+            if problems is not None:
+                problems.append(
+                    Defect(
+                        "too-many-fields",
+                        f"more than {MAX_REQUEST_FIELDS} {name} fields; the rest were not read",
+                        name,
+                    )
+                )
+            break
         text = str(value)
         if any("\udc80" <= c <= "\udcff" for c in text):
             # Raw 8-bit header bytes kept by the parser as surrogates (RFC 6532 UTF-8).
