@@ -630,6 +630,8 @@ _ADDRESS_TEXT = st.lists(
         [
             "rfc822",
             "RFC822",
+            "Rfc822",
+            "rfc822x",
             "dns",
             "utf-8",
             "x400",
@@ -663,12 +665,13 @@ def test_parse_address_field_fast_path_agrees_with_the_careful_reading(value: st
 
     fast_problems, careful_problems = Problems(), Problems()
     fast = parse_address_field(value, fast_problems, field="F")
-    plain = _grammar._PLAIN_TYPED
+    plain, rfc822 = _grammar._PLAIN_TYPED, _grammar._PLAIN_RFC822
     try:
-        _grammar._PLAIN_TYPED = re.compile(r"(?!)")  # never matches: careful path only
+        # Neither pattern ever matches: the careful path only.
+        _grammar._PLAIN_TYPED = _grammar._PLAIN_RFC822 = re.compile(r"(?!)")
         careful = parse_address_field(value, careful_problems, field="F")
     finally:
-        _grammar._PLAIN_TYPED = plain
+        _grammar._PLAIN_TYPED, _grammar._PLAIN_RFC822 = plain, rfc822
     assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
 
 

@@ -569,6 +569,38 @@ def test_mdn_fields_in_the_part_header_block() -> None:
     assert summary(found) == ("MDN", "bob@example.com", SENT, ("fields-in-part-header",))
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "codes"),
+    [
+        # One Content-* line, any spelling: no MDN field in the part header.
+        (
+            "Content-Type: message/disposition-notification\n",
+            "content-type:message/disposition-notification\n",
+            (),
+        ),
+        (
+            "Content-Type: message/disposition-notification\n",
+            "Content-Type: message/disposition-notification\nContent-ID: <p2@x>\n",
+            (),
+        ),
+        # A one-line block holding an MDN field (the part type then comes
+        # from report-type): the field is read, with defects.
+        (
+            "Content-Type: message/disposition-notification\n\nReporting-UA: pc.example.com; Mailer 1.0\n",
+            "Reporting-UA: pc.example.com; Mailer 1.0\n\n",
+            ("missing-content-type", "fields-in-part-header"),
+        ),
+    ],
+)
+def test_mdn_part_header_one_line_or_more(old: str, new: str, codes: tuple[str, ...]) -> None:
+    text = report().replace(old, new)
+    assert new in text
+    found = mdnkit.parse(crlf(text))
+    assert summary(found) == ("MDN", "bob@example.com", SENT, codes)
+    assert isinstance(found, MDN)
+    assert found.reporting_ua == "pc.example.com; Mailer 1.0"
+
+
 # ---------------------------------------------------------------------------
 # content_type= (AS2 over HTTP) and a body that starts with a boundary
 
