@@ -615,6 +615,11 @@ def _rfc2231(raw: dict[str, str], problems: Problems) -> dict[str, str]:
 # Bodies
 
 
+# Labels read as UTF-8 by decode_text: UTF-8 itself and US-ASCII, since
+# mislabelled 8-bit text is common and UTF-8 is the better guess.
+_UTF8_READ = frozenset(("utf-8", "utf8", "us-ascii", "ascii"))
+
+
 def decode_text(
     data: bytes, charset: str | None, problems: Problems, *, field: str | None = None
 ) -> str:
@@ -625,6 +630,9 @@ def decode_text(
     ``idna`` raises on any error handler but strict.
     """
     name = (charset or "us-ascii").strip().strip('"').lower() or "us-ascii"
+    if name in _UTF8_READ:
+        # The usual labels, read as UTF-8 as below, without a codec lookup.
+        return data.decode("utf-8", "replace")
     try:
         info = codecs.lookup(name)
         if not getattr(info, "_is_text_encoding", True) or info.name == "idna":
