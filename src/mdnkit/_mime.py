@@ -772,12 +772,17 @@ def make_part(
         # index is made only if more fields are asked for.
         index = ""
         found = _CONTENT_TYPE.search(head)
-        value = None if found is None else _unfold(found.group(1))
+        if found is None:
+            return _new(Part, (buf, body_start, end, head, index, default, {}, depth, False))
+        value = found.group(1)
+        # _unfold, written out: most values are one line.
+        value = _unfold(value) if "\n" in value else value.strip(" \t\r")
     else:
         index = lowered(head)
-        value = find_field(head, "content-type", index)
-    if value is None:
-        return _new(Part, (buf, body_start, end, head, index, default, {}, depth, False))
+        found_value = find_field(head, "content-type", index)
+        if found_value is None:
+            return _new(Part, (buf, body_start, end, head, index, default, {}, depth, False))
+        value = found_value
     known = _CONTENT_TYPES.get((value, default))
     if known is None:
         known = parse_content_type(value, problems, default=default)
