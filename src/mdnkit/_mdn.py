@@ -59,6 +59,8 @@ MDN_FIELDS: dict[str, str] = {
 }
 
 _REPEATABLE = frozenset({"error", "failure", "warning"})
+# The keywords filled by the fields that appear once.
+_SINGLE = tuple(v for k, v in MDN_FIELDS.items() if k not in _REPEATABLE)
 _OBSOLETE = {"failure": "Failure", "warning": "Warning"}
 
 
@@ -109,34 +111,35 @@ def mdn_values(
     for group in groups:
         fields.extend(group)
 
-    values: dict[str, object] = {}
+    values: dict[str, object] = dict.fromkeys(_SINGLE)  # every MDN keyword, None until read
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
     for field in fields:
-        key = field.name.lower()
+        name, text, _line = field
+        key = name.lower()
         target = MDN_FIELDS.get(key)
         if target is None:
-            extensions.append((field.name, field.value))
-            continue
-        if key not in _REPEATABLE:
-            if key in seen:
-                problems.add(
-                    "duplicate-field",
-                    f"{field.name} appears more than once; the first is used",
-                    field=field.name,
-                )
-                continue
-            seen.add(key)
-        if not field.value:
-            problems.add("empty-field", f"{field.name} has no value", field=field.name)
+            extensions.append((name, text))
             continue
         if key in _REPEATABLE:
-            errors.append(_error_text(key, field, problems))
+            if not text:
+                problems.add("empty-field", f"{name} has no value", field=name)
+            else:
+                errors.append(_error_text(key, field, problems))
             continue
-        value = _READERS[key](field, problems, limits)
-        if value is not None:
-            values[target] = value
+        if key in seen:
+            problems.add(
+                "duplicate-field",
+                f"{name} appears more than once; the first is used",
+                field=name,
+            )
+            continue
+        seen.add(key)
+        if not text:
+            problems.add("empty-field", f"{name} has no value", field=name)
+            continue
+        values[target] = _READERS[key](field, problems, limits)
 
     if "final-recipient" not in seen:
         problems.add(
@@ -150,17 +153,9 @@ def mdn_values(
             "No Disposition field (RFC 8098 §3.2.6 requires one)",
             field="Disposition",
         )
-    return {
-        "reporting_ua": values.get("reporting_ua"),
-        "mdn_gateway": values.get("mdn_gateway"),
-        "original_recipient": values.get("original_recipient"),
-        "final_recipient": values.get("final_recipient"),
-        "original_message_id": values.get("original_message_id"),
-        "disposition": values.get("disposition"),
-        "errors": tuple(errors),
-        "received_content_mic": values.get("received_content_mic"),
-        "extension_fields": Headers._from_pairs(tuple(extensions)),
-    }
+    values["errors"] = tuple(errors)
+    values["extension_fields"] = Headers._from_pairs(tuple(extensions))
+    return values
 
 
 def _error_text(key: str, field: Field, problems: Problems) -> str:
