@@ -349,6 +349,8 @@ def _envelope_id(field: Field, problems: Problems) -> str | None:
             "empty-envelope-id", "The Original-Envelope-Id field is empty", field=field.name
         )
         return None
+    if "+" not in value:
+        return value  # no hexchar to undo, none malformed
     decoded = _HEXCHAR.sub(lambda m: chr(int(m.group(1), 16)), value)
     bad = _BAD_HEXCHAR.search(field.value)
     if bad is not None:
