@@ -328,7 +328,13 @@ def test_personalize_recipient_and_message_id(
             # and its header classes raise on some odd ids when read).
             msg["Message-ID"] = msg_id
             str(msg["Message-ID"])
+            before = serialised(msg)
         except (ValueError, IndexError, email.errors.HeaderParseError):
+            continue
+        if sorted(header_names(before)) != sorted(ORIGINAL_FIELDS):
+            # The email package itself decodes an encoded word set as a
+            # Message-ID into a line break: the caller's message is already
+            # broken before mdnkit sees it.
             continue
         try:
             copy = px.personalize(msg, recipient)
@@ -379,7 +385,7 @@ def wsgi_get(app: Any, path: str) -> tuple[str, bytes]:
 TAMPER = st.one_of(
     st.tuples(st.just("replace"), st.integers(0, 47), st.sampled_from("AQgw_-09zZ")),
     st.tuples(st.just("cut"), st.integers(0, 47), st.just("")),
-    st.tuples(st.just("extend"), st.integers(0, 47), st.text("A_-=.%/", min_size=1, max_size=4)),
+    st.tuples(st.just("extend"), st.integers(0, 47), st.text("A_-=.%", min_size=1, max_size=4)),
 )
 
 

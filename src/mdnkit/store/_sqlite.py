@@ -155,13 +155,13 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
             raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
         try:
-            return self._conn().execute(sql, params)
+            return _Cursor(self._conn().execute(sql, params), self.path)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
 
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
         with self.transaction():
             return self._run(sql, params)
 
@@ -363,6 +363,36 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
+
+
+class _Cursor:
+    """A cursor whose reads raise StoreError too.
+
+    SQLite reads pages lazily: a corrupt page or a column that is not
+    UTF-8 fails in ``fetchall()``, after ``execute()`` returned.
+    """
+
+    __slots__ = ("_cursor", "_path")
+
+    def __init__(self, cursor: sqlite3.Cursor, path: str) -> None:
+        self._cursor = cursor
+        self._path = path
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        try:
+            return self._cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: {exc}") from exc
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return self._cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: {exc}") from exc
 
 
 def _insert_params(seq: int, event: Event) -> tuple[Any, ...]:
