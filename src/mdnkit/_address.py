@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-# RFC 5322 §3.2.3 atext, plus "." for dot-atom.  Used to decide whether a
-# local part needs quoting and whether a caller's address is plausible.
-_ATEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
+# RFC 5322 §3.2.3 dot-atom: atext runs joined by single dots.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*\Z")
 # RFC 5321 §4.1.2 Domain (with RFC 6531 U-labels allowed) or an address literal.
 _DOMAIN = re.compile(r"(?:[^\s@()<>\[\]\\,;:\"]+|\[[^\[\]\\\s]*\])\Z")

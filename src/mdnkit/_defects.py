@@ -46,7 +46,11 @@ class Problems:
     def add_error(self, error: ParseError) -> None:
         """Record a ParseError raised by a helper that parses one value."""
         self.add(
-            error.code, error.message, field=error.field, source=error.source, position=error.position
+            error.code,
+            error.message,
+            field=error.field,
+            source=error.source,
+            position=error.position,
         )
 
     def __bool__(self) -> bool:

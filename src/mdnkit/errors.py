@@ -60,7 +60,10 @@ class ParseError(MdnkitError, ValueError):
         return head + "\n" + _caret_view(self.source, self.position)
 
     def __reduce__(self) -> tuple[object, ...]:  # keep keyword arguments across pickling
-        return (_rebuild_parse_error, (self.message, self.source, self.position, self.field, self.code))
+        return (
+            _rebuild_parse_error,
+            (self.message, self.source, self.position, self.field, self.code),
+        )
 
 
 def _rebuild_parse_error(

@@ -59,7 +59,13 @@ class EventType(enum.StrEnum):
 
 
 _DELIVERY = frozenset(
-    {EventType.DELIVERED, EventType.DELAYED, EventType.FAILED, EventType.RELAYED, EventType.EXPANDED}
+    {
+        EventType.DELIVERED,
+        EventType.DELAYED,
+        EventType.FAILED,
+        EventType.RELAYED,
+        EventType.EXPANDED,
+    }
 )
 
 
@@ -261,7 +267,9 @@ def _dsn_events(report: DSN, received_at: datetime | None) -> tuple[Event, ...]:
                 source=Source.DSN,
                 message_id=message_id,
                 recipient=_recipient(field.address, field.type) if field else None,
-                timestamp=_when(rcpt.last_attempt_date, report.date, report.arrival_date, received_at),
+                timestamp=_when(
+                    rcpt.last_attempt_date, report.date, report.arrival_date, received_at
+                ),
                 automatic=None,
                 correlated_by=correlated_by,
                 detail=detail,
