@@ -777,7 +777,7 @@ def test_recording_again() -> None:
             {"envelope_id": ""},
             "envelope_id must be printable text without spaces: ''",
         ),
-        (42, {}, "expected a message, bytes or str, not int"),
+        (42, {}, "expected a Message, bytes or str, not int"),
     ],
 )
 def test_record_sent_refuses(msg: object, kwargs: dict[str, object], message: str) -> None:

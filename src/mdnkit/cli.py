@@ -29,6 +29,8 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
+from . import _ids
+from ._message import read_headers
 from .errors import MdnkitError, ParseError, RequestError, StoreError
 from .events import Event, EventType
 from .limits import DEFAULT_LIMITS
@@ -583,9 +585,7 @@ def _mailbox_messages(
 
 
 def _message_id_of(data: bytes) -> str | None:
-    from .tracker import _headers_of, _message_id
-
-    return _message_id(_headers_of(data).get("Message-ID"))
+    return _ids.canonical(read_headers(data).get("Message-ID"))
 
 
 class _Progress:

@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from . import _address, _ids
 from ._defects import Problems
 from ._grammar import parse_address_field, strip_comments
+from ._message import read_headers
 from .errors import ParseError, RequestError
-from .limits import DEFAULT_LIMITS
 from .model import AddressField, Defect
 
 __all__ = [
@@ -465,7 +465,7 @@ def receipt_request(msg: email.message.Message | bytes | str) -> ReceiptRequest 
     header block is read.  Problems (a second DNT, an entry that is not a
     mailbox, an option that does not parse) become defects.
     """
-    msg = _headers_of(msg)
+    msg = read_headers(msg)
     problems: list[Defect] = []
     dnt_values = _header_texts(msg, DNT, problems)
     legacy_values = [v for name in LEGACY_HEADERS for v in _header_texts(msg, name)]
@@ -805,21 +805,6 @@ def _set_header(msg: email.message.Message, name: str, value: str) -> None:
 def _format_mailbox(name: str, address: str) -> str:
     """``Name <addr>`` with the name quoted or RFC 2047-encoded as needed."""
     return email.utils.formataddr((name, address), charset="utf-8") if name else address
-
-
-def _headers_of(msg: email.message.Message | bytes | str) -> email.message.Message:
-    if isinstance(msg, email.message.Message):
-        return msg
-    if isinstance(msg, str):
-        msg = msg.encode("utf-8", "surrogateescape")
-    if not isinstance(msg, bytes | bytearray | memoryview):
-        raise RequestError(f"expected a Message, bytes or str, not {type(msg).__name__}")
-    # A stranger's message: the standard library takes ten times what it is
-    # given, and is slow on a million folded lines, so it gets no more than
-    # the header block parse() would read (max_header_bytes); a longer
-    # field is cut there and then by _header_texts, with a defect.
-    head = bytes(msg[: DEFAULT_LIMITS.max_header_bytes])
-    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
 
 
 def _header_texts(

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 from . import _address, _ids, _mime
 from ._defects import Problems
+from ._message import message_bytes, read_headers, read_message
 from .errors import ParseError, RequestError
 from .limits import DEFAULT_LIMITS
 from .model import ActionMode, AddressField, Disposition, DispositionType, SendingMode
@@ -215,8 +216,8 @@ def decide(
         # it carries an MDN, which the bounded MIME reader tells without
         # building the whole tree (the standard library took 900 MB and
         # minutes for a 60 MB message).
-        data = _message_bytes(msg)
-        full = _headers_only(data)
+        data = message_bytes(msg)
+        full = read_headers(data)
         is_mdn = _bytes_carry_mdn(data)
     request = receipt_request(full)
 
@@ -412,19 +413,6 @@ def _is_mdn(msg: email.message.Message) -> bool:
     return False
 
 
-def _message_bytes(msg: object) -> bytes:
-    if isinstance(msg, str):
-        msg = msg.encode("utf-8", "surrogateescape")
-    if not isinstance(msg, bytes | bytearray | memoryview):
-        raise RequestError(f"expected a Message, bytes or str, not {type(msg).__name__}")
-    return bytes(msg)
-
-
-def _headers_only(data: bytes) -> email.message.Message:
-    head = data[: DEFAULT_LIMITS.max_header_bytes]
-    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-
-
 def _bytes_carry_mdn(data: bytes) -> bool:
     """:func:`_is_mdn` for raw bytes, read with the bounded MIME reader.
 
@@ -449,32 +437,6 @@ def _bytes_carry_mdn(data: bytes) -> bool:
     except ParseError:
         return False
     return False
-
-
-def _message_of(msg: email.message.Message | bytes | str) -> email.message.Message:
-    if isinstance(msg, email.message.Message):
-        return msg
-    if isinstance(msg, str):
-        msg = msg.encode("utf-8", "surrogateescape")
-    if not isinstance(msg, bytes | bytearray | memoryview):
-        raise RequestError(f"expected a Message, bytes or str, not {type(msg).__name__}")
-    data = bytes(msg)
-    if len(data) > DEFAULT_LIMITS.max_input_bytes:
-        raise RequestError(f"the message is larger than {DEFAULT_LIMITS.max_input_bytes} bytes")
-    head = data[: DEFAULT_LIMITS.max_header_bytes]
-    if len(data) > len(head) and b"\n\n" not in head and b"\n\r\n" not in head:
-        # No end of the header block within what parse() would read (a 10 MB
-        # header line, a million folded lines): the standard library would
-        # take ten times the input and seconds; the headers it can see are
-        # all that a decision reads.
-        return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-    try:
-        return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
-    except RecursionError:
-        # The stdlib parser recurses once per multipart level; a hostile
-        # message nests thousands deep.  Its headers are all we need to
-        # decide, and the body is then kept verbatim.
-        return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
 
 
 # ---------------------------------------------------------------------------
@@ -522,7 +484,7 @@ def make_mdn(
     receipt, is itself an MDN, or any argument is unusable.  This does not
     apply the user's policy: call :func:`decide` first.
     """
-    orig = _message_of(original)
+    orig = read_message(original)
     request = receipt_request(orig)
     if request is None or not request.addresses:
         raise RequestError(

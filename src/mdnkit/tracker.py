@@ -49,6 +49,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from . import _address, _ids
+from ._message import read_headers
 from .errors import RequestError
 from .events import Event, EventType, Source
 from .store import BatchStore, MemoryStore, SQLiteStore, Store
@@ -127,7 +128,7 @@ class Tracker:
         envelope id under a Message-ID already recorded is a
         :class:`~mdnkit.RequestError` (two messages must not share one).
         """
-        message = _headers_of(msg)
+        message = read_headers(msg)
         message_id = _message_id(message.get("Message-ID"))
         if message_id is None:
             raise RequestError("the message has no Message-ID: it could never be tied to a receipt")
@@ -758,20 +759,6 @@ def _recipient_status(recipient: str, listed: bool, events: list[Event]) -> Reci
 
 # ---------------------------------------------------------------------------
 # Reading the sent message
-
-
-def _headers_of(msg: email.message.Message | bytes | str) -> email.message.Message:
-    """The header fields of *msg*; the body is not needed and not parsed."""
-    if isinstance(msg, email.message.Message):
-        return msg
-    try:
-        if isinstance(msg, bytes):
-            return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(msg)
-        if isinstance(msg, str):
-            return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(msg)
-    except Exception as exc:  # the stdlib parser is lenient; this is belt and braces
-        raise RequestError(f"the message cannot be read: {exc}") from exc
-    raise RequestError(f"expected a message, bytes or str, not {type(msg).__name__}")
 
 
 def _text(value: object) -> str | None:
