@@ -8,8 +8,15 @@ chosen with ``HYPOTHESIS_PROFILE=fuzz`` (and ``FUZZ_EXAMPLES`` to size it).
 from __future__ import annotations
 
 import os
+import pathlib
+import sys
 
 from hypothesis import HealthCheck, settings
+
+# Test modules are imported in importlib mode, which puts nothing on sys.path;
+# the shared seed messages (fuzz_corpus.py) are imported by name, by the tests
+# and by benchmarks/fuzz_long.py alike.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 settings.register_profile(
     "default",

@@ -11,17 +11,14 @@ prints the times.
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+import fuzz_corpus as corpus
 import mdnkit
 from mdnkit.errors import ParseError
 from mdnkit.model import (
@@ -36,21 +33,6 @@ from mdnkit.model import (
     SendingMode,
 )
 
-
-def _load_corpus() -> ModuleType:
-    # Test files are imported in importlib mode: load the sibling by path, once.
-    if "fuzz_corpus" not in sys.modules:
-        path = pathlib.Path(__file__).with_name("fuzz_corpus.py")
-        spec = importlib.util.spec_from_file_location("fuzz_corpus", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fuzz_corpus"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["fuzz_corpus"]
-
-
-corpus = _load_corpus()
 BOMBS = {bomb.name: bomb for bomb in corpus.BOMBS}
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MB = 1024 * 1024

@@ -13,38 +13,19 @@ run is ``HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=N`` (see
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import pathlib
-import sys
 from datetime import UTC, datetime
-from types import ModuleType
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+import fuzz_corpus as corpus
 import mdnkit
 from mdnkit.errors import MdnkitError, ParseError
 from mdnkit.model import DSN, MDN, Disposition
 from mdnkit.request import ReceiptRequest
 from mdnkit.respond import Decision
 
-
-def _load_corpus() -> ModuleType:
-    # The suite imports test files in importlib mode: siblings are not on
-    # sys.path, so the seed module is loaded from its path (once).
-    if "fuzz_corpus" not in sys.modules:
-        path = pathlib.Path(__file__).with_name("fuzz_corpus.py")
-        spec = importlib.util.spec_from_file_location("fuzz_corpus", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fuzz_corpus"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["fuzz_corpus"]
-
-
-corpus = _load_corpus()
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 # Mostly small edits; a storm now and then (size up to 2000 repeats).
