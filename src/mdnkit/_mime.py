@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from ._defects import Problems
+from ._grammar import strip_comments
 from .errors import ParseError, RequestError
 from .limits import Limits
 
@@ -574,11 +575,11 @@ def _split_params(rest: str, raw: dict[str, str], problems: Problems) -> bool:
 
 
 def _strip_comments(text: str) -> str:
-    # RFC 2045 allows (comments) in structured fields; rare in Content-Type
-    # but cheap to drop.  Not nested: a stray "(" just ends the value.
+    # RFC 2045 allows (comments) in structured fields; rare in Content-Type,
+    # so the grammar's reader (nesting, quoted pairs, bounds) runs only then.
     if "(" not in text:
         return text
-    return re.sub(r"\([^()]*\)", "", text).split("(")[0]
+    return strip_comments(text)[0]
 
 
 def _rfc2231(raw: dict[str, str], problems: Problems) -> dict[str, str]:
