@@ -169,36 +169,14 @@ def _find(
     """
     found: list[_Found] = []
     if root.content_type in _REPORT_TYPES:
-        kind, utf8 = _REPORT_TYPES[root.content_type]
-        return [
-            _Found(
-                part=root,
-                kind=kind,
-                utf8=utf8,
-                message=root,
-                container=None,
-                siblings=(),
-                position=0,
-            )
-        ]
+        return [_bare_report(root)]
     queue: collections.deque[tuple[_mime.Part, _mime.Part]] = collections.deque([(root, root)])
     while queue:
         part, message = queue.popleft()
         if _mime.is_message(part):
             inner = _mime.open_message(part, problems, limits)
             if inner.content_type in _REPORT_TYPES:
-                kind, utf8 = _REPORT_TYPES[inner.content_type]
-                found.append(
-                    _Found(
-                        part=inner,
-                        kind=kind,
-                        utf8=utf8,
-                        message=inner,
-                        container=None,
-                        siblings=(),
-                        position=0,
-                    )
-                )
+                found.append(_bare_report(inner))
             elif inner.maintype in ("multipart", "message"):
                 queue.append((inner, inner))
         elif part.maintype == "multipart":
@@ -229,6 +207,14 @@ def _find(
                 code="limit-exceeded",
             )
     return found
+
+
+def _bare_report(part: _mime.Part) -> _Found:
+    """A report part that is a whole message by itself, with no multipart around it."""
+    kind, utf8 = _REPORT_TYPES[part.content_type]
+    return _Found(
+        part=part, kind=kind, utf8=utf8, message=part, container=None, siblings=(), position=0
+    )
 
 
 def _report_children(
