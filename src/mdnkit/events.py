@@ -17,13 +17,10 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from . import _address
 from .errors import RequestError
-
-if TYPE_CHECKING:
-    from .model import DSN, MDN, DSNRecipient, Report
+from .model import DSN, MDN, DispositionType, DSNAction, DSNRecipient, Report
 
 __all__ = ["Event", "EventType", "Source", "events_from_report"]
 
@@ -124,8 +121,6 @@ def events_from_report(report: Report, *, received_at: datetime | None = None) -
     :class:`~mdnkit.RequestError` when neither is known, or when
     *received_at* is naive.
     """
-    from .model import DSN, MDN
-
     if received_at is not None and received_at.tzinfo is None:
         raise RequestError("received_at must be timezone-aware")
     if isinstance(report, MDN):
@@ -158,8 +153,6 @@ def _recipient(field_address: str | None, field_type: str | None) -> str | None:
 
 
 def _mdn_event(report: MDN, received_at: datetime | None) -> Event:
-    from .model import DispositionType
-
     message_id, correlated_by = _reference(report)
     field = report.final_recipient or report.original_recipient
     recipient = _recipient(field.address, field.type) if field else None
@@ -211,29 +204,21 @@ def _mdn_event(report: MDN, received_at: datetime | None) -> Event:
     )
 
 
-def _mdn_types() -> dict[object, EventType]:
-    from .model import DispositionType
-
-    return {
-        DispositionType.DISPLAYED: EventType.DISPLAYED,
-        DispositionType.DELETED: EventType.DELETED,
-        DispositionType.DISPATCHED: EventType.DISPATCHED,
-        DispositionType.PROCESSED: EventType.PROCESSED,
-        DispositionType.DENIED: EventType.DENIED,
-        # AS2 (RFC 4130 §7.4.3): the receiving system could not process it.
-        DispositionType.FAILED: EventType.FAILED,
-    }
-
-
-_MDN_TYPES = _mdn_types()
+_MDN_TYPES: dict[DispositionType, EventType] = {
+    DispositionType.DISPLAYED: EventType.DISPLAYED,
+    DispositionType.DELETED: EventType.DELETED,
+    DispositionType.DISPATCHED: EventType.DISPATCHED,
+    DispositionType.PROCESSED: EventType.PROCESSED,
+    DispositionType.DENIED: EventType.DENIED,
+    # AS2 (RFC 4130 §7.4.3): the receiving system could not process it.
+    DispositionType.FAILED: EventType.FAILED,
+}
 
 # An action we do not know is judged by the status class, and says so.
 _BY_STATUS_CLASS = {2: EventType.DELIVERED, 4: EventType.DELAYED, 5: EventType.FAILED}
 
 
 def _dsn_events(report: DSN, received_at: datetime | None) -> tuple[Event, ...]:
-    from .model import DSNRecipient
-
     message_id, correlated_by = _reference(report)
     recipients = report.recipients or (DSNRecipient(),)
     events = []
@@ -279,8 +264,6 @@ def _dsn_events(report: DSN, received_at: datetime | None) -> tuple[Event, ...]:
 
 
 def _dsn_kind(rcpt: DSNRecipient) -> tuple[EventType, dict[str, str]]:
-    from .model import DSNAction
-
     detail: dict[str, str] = {}
     if rcpt.status is not None:
         detail["status"] = rcpt.status.code
