@@ -63,8 +63,13 @@ _BASE64_JUNK = bytes(
 )
 _BOM = b"\xef\xbb\xbf"
 _NOT_BLANK = re.compile(rb"[^\r\n \t]")
+# The line break that ends a header block's last line, then the empty line
+# (RFC 5322 §2.1), LF or CRLF: one C-level search finds the first of either
+# form (two bytes.find calls, one per form, cost twice as much).
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 _ENCODINGS = frozenset(("7bit", "8bit", "binary", "base64", "quoted-printable"))
-_MESSAGE_TYPES = frozenset(("message/rfc822", "message/global"))
+# The types whose body is a whole message (RFC 2046 §5.2.1, RFC 6532 §3.7).
+MESSAGE_TYPES = frozenset(("message/rfc822", "message/global"))
 
 
 class HeaderField(NamedTuple):
@@ -121,6 +126,8 @@ class Part(NamedTuple):
         """The Content-Transfer-Encoding, lower-cased (``7bit`` when absent)."""
         if self.lowered:
             value = find_field(self.head, "content-transfer-encoding", self.lowered)
+        elif "content-transfer-encoding" not in self.head.lower():
+            return "7bit"  # the usual short block without one: two C-level steps
         else:  # a short block: one search, as for its Content-Type
             found = _TRANSFER_ENCODING.search(self.head)
             value = None if found is None else _unfold(found.group(1))
@@ -246,26 +253,15 @@ def _header_block_end(buf: bytes, start: int, end: int, limits: Limits) -> tuple
     endless header costs at most that much scanning.
     """
     stop = min(end, start + limits.max_header_bytes + 3)
-    # Look first for the form the first line uses, then for the other only
-    # before it: a CRLF message is never scanned for LF LF to its end.
-    first = buf.find(b"\n", start, stop)
-    if first > start and buf[first - 1] == 0x0D:
-        crlf = buf.find(b"\n\r\n", start, stop)
-        lf = buf.find(b"\n\n", start, stop if crlf == -1 else crlf)
-    else:
-        lf = buf.find(b"\n\n", start, stop)
-        crlf = buf.find(b"\n\r\n", start, stop if lf == -1 else lf)
-    if lf == -1 and crlf == -1:
+    blank = _BLANK_LINE.search(buf, start, stop)
+    if blank is None:
         if stop < end:
             raise _limit(f"a header block longer than {limits.max_header_bytes} bytes")
         return end, end
-    if crlf == -1 or (lf != -1 and lf < crlf):
-        sep, body = lf, lf + 2
-    else:
-        sep, body = crlf, crlf + 3
+    sep = blank.start()
     if sep - start > limits.max_header_bytes:
         raise _limit(f"a header block longer than {limits.max_header_bytes} bytes")
-    return sep + 1, body
+    return sep + 1, blank.end()
 
 
 def _decode_header_bytes(block: bytes) -> str:
@@ -733,31 +729,18 @@ def make_part(
     # CRLF, looked for no further than max_header_bytes ahead.
     max_bytes = limits.max_header_bytes
     stop = min(start + max_bytes + 3, end)
-    first = buf.find(b"\n", start, stop)
-    if first > start and buf[first - 1] == 0x0D:
-        # The form the first line uses first; the other only before it.
-        sep = buf.find(b"\n\r\n", start, stop)
-        lf = buf.find(b"\n\n", start, stop if sep == -1 else sep)
-        if lf != -1:
-            sep, body_start = lf, lf + 2
-        elif sep != -1:
-            body_start = sep + 3
-    else:
-        sep = buf.find(b"\n\n", start, stop)
-        crlf = buf.find(b"\n\r\n", start, stop if sep == -1 else sep)
-        if crlf != -1:
-            sep, body_start = crlf, crlf + 3
-        elif sep != -1:
-            body_start = sep + 2
-    if sep == -1:
+    blank = _BLANK_LINE.search(buf, start, stop)
+    if blank is None:
         if stop < end:
             raise _limit(f"a header block longer than {max_bytes} bytes")
         block = buf[start:end]
         body_start = end
     else:
+        sep = blank.start()
         if sep - start > max_bytes:
             raise _limit(f"a header block longer than {max_bytes} bytes")
         block = buf[start : sep + 1]
+        body_start = blank.end()
     # RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
     # text, kept octet for octet as Latin-1.  CRLF stays: a CR ends each
     # value and is stripped with it (_unfold).
@@ -905,10 +888,10 @@ def _multipart_by_body(root: Part, problems: Problems) -> Part | None:
     )
 
 
-def _delimiter_lines(
+def _strict_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> list[tuple[int, int, bool]]:
-    """(start of line, end of its line break, is close-delimiter) per delimiter line.
+) -> tuple[list[tuple[int, int]], int, bool]:
+    """``(body spans, delimiter lines, closed)`` of the multipart body at *start*.
 
     RFC 2046 §5.1.1::
 
@@ -917,37 +900,58 @@ def _delimiter_lines(
         close-delimiter := delimiter "--"
         ; each followed by transport-padding (LWSP) and CRLF
 
-    ``bytes.find`` for the fixed ``LF "--" boundary`` marker scans in C
-    (a pattern compiled per boundary costs more than it saves on small
-    reports); only lines that begin with the marker are looked at here.
-    Lines that begin with it but are not delimiters (an inner boundary
-    that extends the outer one) count against ``max_parts``, so a body of
-    such lines cannot cost unbounded work.
+    A span runs from the end of one delimiter line to the line break
+    before the next (that line break belongs to the delimiter).  The
+    delimiter lines counted exclude the close-delimiter; *closed* says
+    whether one was found.  ``bytes.find`` for the fixed ``LF "--"
+    boundary`` marker scans in C (a pattern compiled per boundary costs
+    more than it saves on small reports); only lines that begin with the
+    marker are looked at here, in one loop that makes the spans as it
+    goes (one is run for every multipart visited).  Lines that begin with
+    the marker but are not delimiters (an inner boundary that extends the
+    outer one) count against ``max_parts``, so a body of such lines
+    cannot cost unbounded work.
     """
     marker = b"\n--" + boundary
     width = len(marker)
-    found: list[tuple[int, int, bool]] = []
-    misses = 0
-    pos: int | None
     if buf.startswith(marker[1:], start):
-        pos = start - 1  # a delimiter on the very first line: no LF before it (-1 at 0)
+        pos = start - 1  # a delimiter on the very first line: no LF before it
     else:
         pos = buf.find(marker, max(start - 1, 0), end)
-        pos = None if pos == -1 else pos
-    while pos is not None:
-        tail = _DELIMITER_TAIL.match(buf, pos + width, end)
+        if pos == -1:
+            return [], 0, False
+    spans: list[tuple[int, int]] = []
+    tail_at = _DELIMITER_TAIL.match
+    max_parts = limits.max_parts
+    body = -1  # where the current part's body starts; -1 before the first delimiter
+    count = misses = 0
+    while True:
+        tail = tail_at(buf, pos + width, end)
         if tail is None:
             misses += 1
-            if misses > limits.max_parts:
-                raise _limit(f"more than {limits.max_parts} lines that look like delimiters")
+            if misses > max_parts:
+                raise _limit(f"more than {max_parts} lines that look like delimiters")
         else:
-            closing = tail.group(1) is not None
-            found.append((pos + 1, tail.end(), closing))
-            if closing or len(found) > limits.max_parts:
-                break
-        nxt = buf.find(marker, pos + width, end)
-        pos = None if nxt == -1 else nxt
-    return found
+            if body != -1:
+                # The CRLF (or LF) before the delimiter line is the delimiter's.
+                cut = pos - 1 if pos > body and buf[pos - 1] == 0x0D else pos
+                spans.append((body, cut if cut > body else body))
+            if tail.group(1) is not None:
+                return spans, count, True
+            body = tail.end()
+            count += 1
+            if count > max_parts:
+                return spans, count, False  # Budget.count refuses it
+        pos = buf.find(marker, pos + width, end)
+        if pos == -1:
+            break
+    if body == -1:
+        return [], 0, False  # only lines that extend the boundary
+    # No close-delimiter: the last part runs to the end (its final CR dropped,
+    # as before a delimiter).
+    cut = end - 1 if end > body and buf[end - 1] == 0x0D else end
+    spans.append((body, cut if cut > body else body))
+    return spans, count, False
 
 
 def _indented(boundary: bytes) -> re.Pattern[bytes]:
@@ -957,17 +961,34 @@ def _indented(boundary: bytes) -> re.Pattern[bytes]:
     )
 
 
-def _indented_delimiter_lines(
+def _indented_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> list[tuple[int, int, bool]]:
-    """:func:`_delimiter_lines`, also accepting white space before ``--`` boundary."""
-    found: list[tuple[int, int, bool]] = []
+) -> tuple[list[tuple[int, int]], int, bool]:
+    """:func:`_strict_spans`, also accepting white space before ``--`` boundary.
+
+    The lenient second reading, run only when the strict one finds too
+    little: a regex per boundary is affordable here.
+    """
+    lines: list[tuple[int, int, bool]] = []
     for match in _indented(boundary).finditer(buf, start, end):
         closing = match.group(1) is not None
-        found.append((match.start(), match.end(), closing))
-        if closing or len(found) > limits.max_parts:
+        lines.append((match.start(), match.end(), closing))
+        if closing or len(lines) > limits.max_parts:
             break
-    return found
+    if not lines:
+        return [], 0, False
+    closed = lines[-1][2]
+    count = len(lines) - 1 if closed else len(lines)
+    if not closed:
+        lines.append((end + 1, end, True))  # the last part runs to the end
+    spans: list[tuple[int, int]] = []
+    for (_, body, _), (line, _, _) in itertools.pairwise(lines):
+        # The line break before a delimiter belongs to the delimiter (§5.1.1).
+        cut = line - 1
+        if cut > body and buf[cut - 1] == 0x0D:
+            cut -= 1
+        spans.append((body, max(cut, body)))
+    return spans, count, closed
 
 
 def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> list[Part]:
@@ -991,7 +1012,7 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
         len(kids) >= 2
         and (
             part.content_type != "multipart/report"
-            or any(kid.content_type in _REPORT_PART_TYPES for kid in kids)
+            or not _REPORT_PART_TYPES.isdisjoint([kid.content_type for kid in kids])
         )
     ) or not _may_be_indented(part, limits):
         return kids
@@ -1099,36 +1120,27 @@ def _spans(
     part: Part, problems: Problems, limits: Limits, budget: Budget, indented: bool
 ) -> list[tuple[int, int]]:
     """``(start, end)`` in ``part.buf`` of each body part of multipart *part*, counted."""
-    _check_depth(part.depth + 1, limits)
+    if part.depth >= limits.max_depth:
+        _check_depth(part.depth + 1, limits)
     boundary = part.params.get("boundary", "").rstrip(" ")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
         return []
-    buf, start, end = part.buf, part.body_start, part.end
-    encoded = boundary.encode("utf-8", "surrogateescape")
-    if indented:
-        lines = _indented_delimiter_lines(buf, encoded, start, end, limits)
-    else:
-        lines = _delimiter_lines(buf, encoded, start, end, limits)
-    if not lines:
+    reader = _indented_spans if indented else _strict_spans
+    spans, count, closed = reader(
+        part.buf, boundary.encode("utf-8", "surrogateescape"), part.body_start, part.end, limits
+    )
+    if not count and not closed:
         problems.add(
             "missing-boundary", f"No delimiter line for boundary {boundary[:70]!r} was found."
         )
         return []
-    budget.count(len(lines) - 1 if lines[-1][2] else len(lines))
-    if not lines[-1][2]:
+    budget.count(count)
+    if not closed:
         problems.add(
             "missing-close-delimiter",
             f"The {part.content_type} part ends without its close-delimiter line.",
         )
-        lines.append((end + 1, end, True))  # the last part runs to the end
-    spans: list[tuple[int, int]] = []
-    for (_, body, _), (line, _, _) in itertools.pairwise(lines):
-        # The line break before a delimiter belongs to the delimiter (§5.1.1).
-        cut = line - 1
-        if cut > body and buf[cut - 1] == 0x0D:
-            cut -= 1
-        spans.append((body, max(cut, body)))
     return spans
 
 
@@ -1188,7 +1200,3 @@ def split_pairs(head: str, problems: Problems, limits: Limits) -> list[tuple[str
         )
         for name, value, _ in rows
     ]
-
-
-def is_message(part: Part) -> bool:
-    return part.content_type in _MESSAGE_TYPES

@@ -39,6 +39,11 @@ __all__ = ["parse", "parse_all", "parse_disposition"]
 # Report media types (RFC 8098 §3.1, RFC 3464 §2.1, RFC 6533 §5-§6) ->
 # (kind, UTF-8 form).  RFC 6533 §4.4: a global form under report-type
 # delivery-status (or disposition-notification) is the same report.
+# Media types that may hold a report: a multipart, or a message/* to open.
+_CONTAINERS = ("multipart/", "message/")
+_MESSAGE_TYPES = _mime.MESSAGE_TYPES
+# tuple.__new__ builds a named tuple in C (the class call runs Python code).
+_new = tuple.__new__
 _REPORT_TYPES = {
     "message/disposition-notification": ("mdn", False),
     "message/global-disposition-notification": ("mdn", True),
@@ -136,7 +141,7 @@ def _parse(
     buf = _mime.to_bytes(data, limits)
     problems = Problems()
     root = _mime.read_message(buf, problems, limits, content_type=content_type)
-    if not (root.maintype in ("multipart", "message") or root.content_type in _REPORT_TYPES):
+    if not (root.content_type.startswith(_CONTAINERS) or root.content_type in _REPORT_TYPES):
         # Not a report: decided from the top-level header block alone.
         return ()
     budget = _mime.Budget(limits)
@@ -173,31 +178,25 @@ def _find(
     queue: collections.deque[tuple[_mime.Part, _mime.Part]] = collections.deque([(root, root)])
     while queue:
         part, message = queue.popleft()
-        if _mime.is_message(part):
+        media = part.content_type
+        if media in _MESSAGE_TYPES:
             inner = _mime.open_message(part, problems, limits)
             if inner.content_type in _REPORT_TYPES:
                 found.append(_bare_report(inner))
-            elif inner.maintype in ("multipart", "message"):
+            elif inner.content_type.startswith(_CONTAINERS):
                 queue.append((inner, inner))
-        elif part.maintype == "multipart":
+        elif media.startswith("multipart/"):
             kids = _mime.children(part, problems, limits, budget)
             reports = _report_children(part, kids, problems)
             if reports:
-                found.extend(
-                    _Found(
-                        part=kid,
-                        kind=_REPORT_TYPES[kid.content_type][0],
-                        utf8=_REPORT_TYPES[kid.content_type][1],
-                        message=message,
-                        container=part,
-                        siblings=tuple(kids),
-                        position=index,
-                    )
-                    for index, kid in reports
-                )
+                siblings = tuple(kids)
+                for index, kid in reports:
+                    kind, utf8 = _REPORT_TYPES[kid.content_type]
+                    # _Found(part=kid, kind=..., ...), built in C.
+                    found.append(_new(_Found, (kid, kind, utf8, message, part, siblings, index)))
             else:
                 queue.extend(
-                    (kid, message) for kid in kids if kid.maintype in ("multipart", "message")
+                    (kid, message) for kid in kids if kid.content_type.startswith(_CONTAINERS)
                 )
         if found and first:
             return found[:1]
