@@ -88,7 +88,7 @@ class Part(NamedTuple):
     """A MIME entity located in ``buf``: header block, then body ``[body_start, end)``.
 
     ``head`` is the header block as text (line ends as sent), kept whole: most
-    parts are asked for two or three fields, which a C-level search finds
+    parts are asked for one to three fields, which a C-level search finds
     faster than splitting every field out (:meth:`fields` does that when
     all are wanted).  ``content_type`` is ``type/subtype`` lower-cased,
     the default applied when the header is missing (``explicit_type``
@@ -103,7 +103,6 @@ class Part(NamedTuple):
     body_start: int
     end: int
     head: str
-    lowered: str  # lowered(head), for find_field; "" for a short block (made when needed)
     content_type: str
     params: dict[str, str]
     depth: int
@@ -111,7 +110,7 @@ class Part(NamedTuple):
 
     def header(self, name: str) -> str | None:
         """The first value of field *name* (any case), unfolded, or None."""
-        return find_field(self.head, name, self.lowered or None)
+        return find_field(self.head, name)
 
     def fields(self, problems: Problems, limits: Limits) -> tuple[HeaderField, ...]:
         """Every field of the header block, malformed lines recorded as defects."""
@@ -124,13 +123,8 @@ class Part(NamedTuple):
     @property
     def encoding(self) -> str:
         """The Content-Transfer-Encoding, lower-cased (``7bit`` when absent)."""
-        if self.lowered:
-            value = find_field(self.head, "content-transfer-encoding", self.lowered)
-        elif "content-transfer-encoding" not in self.head.lower():
-            return "7bit"  # the usual short block without one: two C-level steps
-        else:  # a short block: one search, as for its Content-Type
-            found = _TRANSFER_ENCODING.search(self.head)
-            value = None if found is None else _unfold(found.group(1))
+        found = _TRANSFER_ENCODING.search("\n" + self.head)
+        value = None if found is None else _unfold(found.group(2))
         if not value:
             return "7bit"
         return value.split(";")[0].strip().lower() or "7bit"
@@ -359,73 +353,40 @@ def _unfold(value: str) -> str:
     return value.strip(" \t\r")
 
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def lowered(head: str) -> str:
-    """``"\\n" + head`` lower-cased, offset for offset (the index of :func:`find_field`).
-
-    ``str.lower()`` can lengthen text ("İ" becomes two characters), which
-    would shift every offset after it; field names are ASCII, so such a
-    block is lower-cased in ASCII only.
-    """
-    low = head.lower()
-    if len(low) != len(head):
-        low = head.translate(_ASCII_LOWER)
-    return "\n" + low
-
-
 def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
-    """The first value of each field whose lower-cased name *names* matches.
+    """The first value of each field that *names* matches, keyed by lower-cased name.
 
-    *names* is ``\\n(name1|name2...)[ \\t]*:`` compiled once by the caller:
-    one C-level scan of the block instead of one :func:`find_field` per
-    name (a report's own Message-ID, Date, From, Subject ...).
+    *names* is a :func:`field_pattern` compiled once by the caller: one
+    C-level ``findall`` over the block instead of one :func:`find_field`
+    per name (a report's own Message-ID, Date, From, Subject ...).
     """
     found: dict[str, str] = {}
-    head = part.head
-    if not head:
-        return found
-    lower = part.lowered or lowered(head)
-    for match in names.finditer(lower):
-        name = match.group(1)
-        if name in found:
-            continue
-        colon = match.end()
-        stop = lower.find("\n", colon)
-        while stop != -1 and lower.startswith((" ", "\t"), stop + 1):
-            stop = lower.find("\n", stop + 1)
-        # Offsets in *lower* are one ahead of *head* (the added LF).
-        found[name] = _unfold(head[colon - 1 : len(head) if stop == -1 else stop - 1])
+    if part.head:
+        for name, value in names.findall("\n" + part.head):
+            key = name.lower()
+            if key not in found:
+                found[key] = _unfold(value)
     return found
 
 
-def find_field(head: str, name: str, index: str | None = None) -> str | None:
-    """The first value of field *name* in the header block *head*, or None.
+def field_pattern(*names: str) -> re.Pattern[str]:
+    """A pattern for :func:`find_fields`: any of *names* (any case) at a line start.
 
-    A case-insensitive pattern has no literal prefix for the regex engine
-    to skip to, so the block is lower-cased once (*index*, which a
-    :class:`Part` keeps) and ``str.find`` does the scanning.
+    Searched in ``"\n" + head``.  The literal line break first lets the
+    regex engine jump from line start to line start; a pattern compiled
+    with ``re.IGNORECASE`` as a whole has no literal prefix and tries
+    every offset (twenty times slower on a long header block).  The
+    value runs on over folded lines (RFC 5322 §2.2.3); obsolete white
+    space before the colon is allowed (§4.5.3).
     """
-    if not head:
-        return None
-    lower = lowered(head) if index is None else index
-    key = "\n" + name if name.islower() else "\n" + name.lower()
-    pos = lower.find(key)
-    while pos != -1:
-        colon = pos + len(key)
-        if not lower.startswith(":", colon):
-            # RFC 5322 §4.5.3 obsolete syntax: white space before the colon.
-            while colon < len(lower) and lower[colon] in " \t":
-                colon += 1
-        if lower.startswith(":", colon):
-            stop = lower.find("\n", colon)
-            while stop != -1 and lower.startswith((" ", "\t"), stop + 1):
-                stop = lower.find("\n", stop + 1)
-            # Offsets in *lower* are one ahead of *head* (the added LF).
-            return _unfold(head[colon : len(head) if stop == -1 else stop - 1])
-        pos = lower.find(key, pos + 1)
-    return None
+    alternatives = "|".join(re.escape(name) for name in names)
+    return re.compile(rf"\n(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
+
+
+def find_field(head: str, name: str) -> str | None:
+    """The first value of field *name* (any case) in the header block *head*, unfolded, or None."""
+    found = field_pattern(name).search("\n" + head)  # re keeps the compiled pattern
+    return None if found is None else _unfold(found.group(2))
 
 
 # ---------------------------------------------------------------------------
@@ -724,7 +685,7 @@ def make_part(
         _check_depth(depth, limits)
     if _FIELD_LINE.match(buf, start, end) is None:
         _, body_start = _read_head(buf, start, end, limits)  # no header fields
-        return _new(Part, (buf, body_start, end, "", "", default, {}, depth, False))
+        return _new(Part, (buf, body_start, end, "", default, {}, depth, False))
     # The end of the block: the first empty line (RFC 5322 §2.1), LF or
     # CRLF, looked for no further than max_header_bytes ahead.
     max_bytes = limits.max_header_bytes
@@ -751,38 +712,22 @@ def make_part(
     size = len(head)
     if size >= 3 * limits.max_header_fields or size > limits.max_line_bytes:
         _check_head(head, limits)
-    if size < _SHORT_HEAD:
-        # A body part's few fields: one regex search; the lower-cased
-        # index is made only if more fields are asked for.
-        index = ""
-        found = _CONTENT_TYPE.search(head)
-        if found is None:
-            return _new(Part, (buf, body_start, end, head, index, default, {}, depth, False))
-        value = found.group(1)
-        # _unfold, written out: most values are one line.
-        value = _unfold(value) if "\n" in value else value.strip(" \t\r")
-    else:
-        index = lowered(head)
-        found_value = find_field(head, "content-type", index)
-        if found_value is None:
-            return _new(Part, (buf, body_start, end, head, index, default, {}, depth, False))
-        value = found_value
+    found = _CONTENT_TYPE.search("\n" + head)
+    if found is None:
+        return _new(Part, (buf, body_start, end, head, default, {}, depth, False))
+    value = found.group(2)
+    # _unfold, written out: most values are one line.
+    value = _unfold(value) if "\n" in value else value.strip(" \t\r")
     known = _CONTENT_TYPES.get((value, default))
     if known is None:
         known = parse_content_type(value, problems, default=default)
     media, params, explicit = known
-    return _new(Part, (buf, body_start, end, head, index, media, params, depth, explicit))
+    return _new(Part, (buf, body_start, end, head, media, params, depth, explicit))
 
 
-# Below this size a case-insensitive search (which tries every offset)
-# costs less than lower-casing the block and searching that.
-_SHORT_HEAD = 400
-# The first Content-Type field at a line start, any case, with its folds
-# (RFC 5322 §2.2.3; white space before the colon, RFC 5322 §4.5.3).
-_CONTENT_TYPE = re.compile(r"(?:\A|\n)content-type[ \t]*:(.*(?:\n[ \t].*)*)", re.IGNORECASE)
-_TRANSFER_ENCODING = re.compile(
-    r"(?:\A|\n)content-transfer-encoding[ \t]*:(.*(?:\n[ \t].*)*)", re.IGNORECASE
-)
+# The first Content-Type field and its folds; see field_pattern.
+_CONTENT_TYPE = field_pattern("content-type")
+_TRANSFER_ENCODING = field_pattern("content-transfer-encoding")
 
 
 def read_message(
@@ -808,7 +753,6 @@ def read_message(
             body_start=0,
             end=end,
             head=head,
-            lowered=lowered(head),
             content_type=media,
             params=params,
             depth=0,
@@ -838,7 +782,6 @@ def read_message(
                 body_start=blank,
                 end=end,
                 head="",
-                lowered="",
                 content_type="multipart/mixed",
                 params={"boundary": boundary},
                 depth=0,
@@ -1168,7 +1111,6 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> list[tuple[s
             body_start=start,
             end=min(end, start + 2 * limits.max_header_bytes + 4),
             head=part.head,
-            lowered=part.lowered,
             content_type=part.content_type,
             params=part.params,
             depth=part.depth,

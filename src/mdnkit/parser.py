@@ -60,7 +60,9 @@ _ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multip
 _ANGLE_ID = re.compile(r"<[^<>]*>")
 # The report message's own fields that a report carries (RFC 5322 §3.6),
 # found in one scan of its lower-cased header block.
-_REPORT_HEADERS = re.compile(r"\n(message-id|date|from|subject|in-reply-to|references)[ \t]*:")
+_REPORT_HEADERS = _mime.field_pattern(
+    "message-id", "date", "from", "subject", "in-reply-to", "references"
+)
 # A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs.
 # A header line that is a Content-* field (RFC 2045 §9 names them), any case.
 _CONTENT_FIELD = re.compile(r"[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[!-9;-~]*[ \t]*:")
