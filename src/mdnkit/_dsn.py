@@ -34,22 +34,26 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from ._defects import Problems
-from ._grammar import (
-    Field,
-    parse_address_field,
-    parse_date,
-    read_fields,
-    strip_comments,
-)
+from ._grammar import Field, read_address, read_date, read_fields, strip_comments
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import Diagnostic, DSNAction, DSNRecipient, Headers, StatusCode, _dsn_recipient
+from .model import (
+    Diagnostic,
+    DSNAction,
+    DSNRecipient,
+    Headers,
+    StatusCode,
+    _dsn_recipient,
+    _new_object,
+    _setter,
+)
 from .statuscodes import _WELL_FORMED as _STATUS
-from .statuscodes import parse_status
+from .statuscodes import _status_code, parse_status
 
 # RFC 3464 §2.2: fields that describe the message (each at most once).
 _PER_MESSAGE = frozenset(
@@ -100,13 +104,19 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
             "A message/delivery-status part must be 7-bit; non-ASCII text was read as is",
         )
     text = _decode_encoded_blocks(text, problems)
-    groups = [group for group in read_fields(text, problems, limits) if group]
+    # Each group with the lower-cased names of its fields, made once: every
+    # table below is keyed by them (field names are case-insensitive).
+    groups = [
+        (group, list(map(str.lower, map(_NAME, group))))
+        for group in read_fields(text, problems, limits)
+        if group
+    ]
     if not groups:
         problems.add(
             "empty-delivery-status",
             "The delivery-status part has no fields: no recipient can be read",
         )
-        return {**_per_message_values((), Problems(), limits), "recipients": (), "utf8": utf8}
+        return {**_per_message_values(([], []), Problems(), limits), "recipients": (), "utf8": utf8}
     per_message, recipient_groups = _regroup(groups, problems, limits)
     values = _per_message_values(per_message, problems, limits)
     if not recipient_groups:
@@ -122,13 +132,16 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
 # ---------------------------------------------------------------------------
 # Groups
 
+_NAME = itemgetter(0)
+# A group of fields, with the lower-cased name of each.
+_Group = tuple[list[Field], list[str]]
+
 
 def _regroup(
-    groups: list[list[Field]], problems: Problems, limits: Limits
-) -> tuple[list[Field], list[list[Field]]]:
+    groups: list[_Group], problems: Problems, limits: Limits
+) -> tuple[_Group, list[_Group]]:
     """Split the groups read at blank lines into per-message and per-recipient groups."""
-    first = groups[0]
-    names = [f.name.lower() for f in first]
+    first, names = groups[0]
     split = (
         None
         if _PER_RECIPIENT.isdisjoint(names)  # the usual per-message group: one C-level test
@@ -136,11 +149,11 @@ def _regroup(
     )
     rest = groups[1:]
     if split is None:
-        per_message = first
+        per_message = groups[0]
     else:
-        per_message = first[:split]
-        rest = [first[split:], *rest]
-        if per_message:
+        per_message = (first[:split], names[:split])
+        rest = [(first[split:], names[split:]), *rest]
+        if split:
             problems.add(
                 "missing-blank-line",
                 f"No blank line before the first per-recipient field ({first[split].name}, "
@@ -153,19 +166,21 @@ def _regroup(
                 "The delivery-status part starts with per-recipient fields (RFC 3464 §2.1 "
                 "asks for a per-message group first)",
             )
-    recipients: list[list[Field]] = []
+    recipients: list[_Group] = []
     for group in rest:
         for part in _split_recipients(group, problems):
             if recipients and _continues(recipients[-1], part):
                 # RFC 3464 Appendix E "Delayed DSN": a page break left blank
                 # lines between Final-Recipient and Status/Action.
+                head = part[0][0]
                 problems.add(
                     "split-recipient-group",
-                    f"A blank line splits one recipient's fields ({part[0].name}, line "
-                    f"{part[0].line}, has no Final-Recipient before it); read as one group",
-                    field=part[0].name,
+                    f"A blank line splits one recipient's fields ({head.name}, line "
+                    f"{head.line}, has no Final-Recipient before it); read as one group",
+                    field=head.name,
                 )
-                recipients[-1] = recipients[-1] + part
+                fields, names = recipients[-1]
+                recipients[-1] = (fields + part[0], names + part[1])
                 continue
             recipients.append(part)
             if len(recipients) > limits.max_recipients:
@@ -179,54 +194,57 @@ def _regroup(
 _NAMES_RECIPIENT = frozenset({"final-recipient", "original-recipient"})
 
 
-def _continues(previous: list[Field], group: list[Field]) -> bool:
+def _continues(previous: _Group, group: _Group) -> bool:
     """Whether *group* is the rest of the recipient in *previous*, cut off by a blank line.
 
     So when *group* names no recipient, brings per-recipient fields, and
     *previous* names a recipient and has none of the fields *group* brings.
     """
-    if group[0].name.lower() in _NAMES_RECIPIENT:
+    if group[1][0] in _NAMES_RECIPIENT:
         return False  # the usual recipient group: no set built
-    names = {f.name.lower() for f in group}
+    names = set(group[1])
     if names & _NAMES_RECIPIENT:
         return False
     brings = names & _PER_RECIPIENT
     if not brings:
         return False
-    before = {f.name.lower() for f in previous}
+    before = set(previous[1])
     return bool(before & _NAMES_RECIPIENT) and not brings & before
 
 
-def _split_recipients(group: list[Field], problems: Problems) -> list[list[Field]]:
+def _split_recipients(group: _Group, problems: Problems) -> list[_Group]:
     """One blank-line group, split where a recipient's field comes a second time."""
-    starts = [key for f in group if (key := f.name.lower()) in _STARTS_AGAIN]
+    fields, names = group
+    if len(set(names)) == len(names):
+        return [group]  # the usual group: no field comes twice
+    starts = [name for name in names if name in _STARTS_AGAIN]
     if len(starts) == len(set(starts)):
-        return [group]  # the usual group: no field that starts a recipient comes twice
-    parts: list[list[Field]] = [[]]
+        return [group]  # no field that starts a recipient comes twice
+    parts: list[_Group] = [([], [])]
     seen: set[str] = set()
-    for field in group:
-        key = field.name.lower()
+    for field, key in zip(fields, names, strict=True):
         if key in _STARTS_AGAIN and key in seen:
-            current = parts[-1]
-            moved: list[Field] = []
+            current, current_names = parts[-1]
+            moved: _Group = ([], [])
             # "Original-Recipient: a / Final-Recipient: a / ... / Original-
             # Recipient: b / Final-Recipient: b": the Original-Recipient just
             # before the second Final-Recipient belongs to the next recipient.
             # (Only when it is the sole Original-Recipient of the group so far.)
             if (
                 key == "final-recipient"
-                and current[-1].name.lower() == "original-recipient"
-                and all(f.name.lower() != "original-recipient" for f in current[:-1])
+                and current_names[-1] == "original-recipient"
+                and "original-recipient" not in current_names[:-1]
             ):
-                moved = [current.pop()]
+                moved = ([current.pop()], [current_names.pop()])
             problems.add(
                 "missing-blank-line",
                 f"No blank line between two recipients ({field.name}, line {field.line})",
                 field=field.name,
             )
             parts.append(moved)
-            seen = {f.name.lower() for f in moved}
-        parts[-1].append(field)
+            seen = set(moved[1])
+        parts[-1][0].append(field)
+        parts[-1][1].append(key)
         seen.add(key)
     return parts
 
@@ -291,47 +309,32 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 # Per-message fields (RFC 3464 §2.2)
 
 
-def _per_message_values(
-    fields: Sequence[Field], problems: Problems, limits: Limits
-) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "original_envelope_id": None,
-        "reporting_mta": None,
-        "dsn_gateway": None,
-        "received_from_mta": None,
-        "arrival_date": None,
-    }
+def _per_message_values(group: _Group, problems: Problems, limits: Limits) -> dict[str, Any]:
+    values = dict(_NO_PER_MESSAGE_VALUES)
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for field in fields:
-        key = field.name.lower()
-        if key not in _PER_MESSAGE:
-            extensions.append((field.name, field.value))
+    for (name, value, line), key in zip(*group, strict=True):
+        reader = _PER_MESSAGE_READERS.get(key)
+        if reader is None:
+            extensions.append((name, value))
             continue
         if key in seen:
-            _duplicate(field, problems)
+            _duplicate(name, line, problems)
             continue
         seen.add(key)
-        attr = key.replace("-", "_")
-        if key == "original-envelope-id":
-            values[attr] = _envelope_id(field, problems)
-        elif key == "arrival-date":
-            values[attr] = parse_date(field.value, problems, field=field.name, limits=limits)
-        else:
-            values[attr] = parse_address_field(
-                field.value, problems, field=field.name, limits=limits
-            )
+        attr, read = reader
+        values[attr] = read(value, name, problems, limits)
     if "reporting-mta" not in seen:
         problems.add(
             "missing-reporting-mta",
             "No Reporting-MTA field (RFC 3464 §2.2.2 requires it)",
             field="Reporting-MTA",
         )
-    values["extension_fields"] = Headers._from_pairs(tuple(extensions))
+    values["extension_fields"] = _headers(extensions)
     return values
 
 
-def _envelope_id(field: Field, problems: Problems) -> str | None:
+def _envelope_id(value: str, name: str, problems: Problems, limits: Limits) -> str | None:
     """``original-envelope-id-field = "Original-Envelope-Id" ":" envelope-id``.
 
     RFC 3464 §2.2.1: the ``envelope-id`` is the RFC 3461 ENVID, and its
@@ -343,23 +346,21 @@ def _envelope_id(field: Field, problems: Problems) -> str | None:
 
     A ``+`` not followed by two upper-case hex digits stays as it is.
     """
-    value = field.value.strip()
-    if not value:
-        problems.add(
-            "empty-envelope-id", "The Original-Envelope-Id field is empty", field=field.name
-        )
+    envelope_id = value.strip()
+    if not envelope_id:
+        problems.add("empty-envelope-id", "The Original-Envelope-Id field is empty", field=name)
         return None
-    if "+" not in value:
-        return value  # no hexchar to undo, none malformed
-    decoded = _HEXCHAR.sub(lambda m: chr(int(m.group(1), 16)), value)
-    bad = _BAD_HEXCHAR.search(field.value)
+    if "+" not in envelope_id:
+        return envelope_id  # no hexchar to undo, none malformed
+    decoded = _HEXCHAR.sub(lambda m: chr(int(m.group(1), 16)), envelope_id)
+    bad = _BAD_HEXCHAR.search(value)
     if bad is not None:
         problems.add(
             "malformed-xtext",
             "A '+' in the envelope id is not followed by two upper-case hex digits "
             "(RFC 3461 §4); kept as written",
-            field=field.name,
-            source=field.value,
+            field=name,
+            source=value,
             position=bad.start(),
         )
     return decoded
@@ -369,67 +370,29 @@ def _envelope_id(field: Field, problems: Problems) -> str | None:
 # Per-recipient fields (RFC 3464 §2.3)
 
 
-# The per-recipient fields read into DSNRecipient attributes (RFC 3464 §2.3);
-# Localized-Diagnostic (RFC 6533 §4.1) may repeat and stays an extension.
-_RECIPIENT_ATTRS = {
-    "original-recipient": "original_recipient",  # §2.3.1
-    "final-recipient": "final_recipient",  # §2.3.2
-    "action": "action",  # §2.3.3
-    "status": "status",  # §2.3.4
-    "remote-mta": "remote_mta",  # §2.3.5
-    "diagnostic-code": "diagnostic_code",  # §2.3.6
-    "last-attempt-date": "last_attempt_date",  # §2.3.7
-    "final-log-id": "final_log_id",  # §2.3.8
-    "will-retry-until": "will_retry_until",  # §2.3.9
-}
-_ADDRESS_ATTRS = frozenset(("original_recipient", "final_recipient", "remote_mta"))
-_MUST = frozenset(("final_recipient", "action", "status"))
-
-
-def _recipient(fields: Sequence[Field], problems: Problems, limits: Limits) -> DSNRecipient:
+def _recipient(group: _Group, problems: Problems, limits: Limits) -> DSNRecipient:
     # One dict of attributes, keyed as DSNRecipient's: an attribute present
     # (even None, for a value that did not read) means the field was seen.
     values: dict[str, Any] = {}
     extensions: list[tuple[str, str]] = []
-    for field in fields:
-        name, value, _line = field
-        key = name.lower()
-        attr = _RECIPIENT_ATTRS.get(key)
-        if attr is None:
+    for (name, value, line), key in zip(*group, strict=True):
+        reader = _RECIPIENT_READERS.get(key)
+        if reader is None:
             if key in _PER_MESSAGE:
                 problems.add(
                     "misplaced-field",
                     f"{name} describes the message but sits in a recipient group "
-                    f"(line {field.line}); kept with the recipient's extension fields",
+                    f"(line {line}); kept with the recipient's extension fields",
                     field=name,
                 )
             extensions.append((name, value))
             continue
+        attr, read = reader
         if attr in values:
-            _duplicate(field, problems)
+            _duplicate(name, line, problems)
             continue
-        if attr in _ADDRESS_ATTRS:
-            values[attr] = parse_address_field(value, problems, field=name, limits=limits)
-        elif attr == "status":
-            # The usual "5.1.1", no comment: parse_status would find the same.
-            text = value.strip() if "(" not in value else ""
-            if text and _STATUS.fullmatch(text):
-                values[attr] = StatusCode(code=text)
-            else:
-                values[attr] = parse_status(value, problems, field=name, limits=limits)
-        elif attr == "action":
-            # The usual single registered word needs none of parse_action's work.
-            action: DSNAction | str | None = _ACTIONS.get(value.lower())
-            if action is None:
-                action = parse_action(value, problems, field=name, limits=limits)
-            values[attr] = action
-        elif attr == "diagnostic_code":
-            values[attr] = parse_diagnostic(value, problems, field=name)
-        elif attr == "final_log_id":
-            values[attr] = " ".join(value.split()) or None
-        else:  # last-attempt-date, will-retry-until
-            values[attr] = parse_date(value, problems, field=name, limits=limits)
-    recipient = _dsn_recipient(values, Headers._from_pairs(tuple(extensions)))
+        values[attr] = read(value, name, problems, limits)
+    recipient = _dsn_recipient(values, _headers(extensions))
     if not _MUST.issubset(values) or recipient.will_retry_until is not None:
         _check_recipient(recipient, values, problems)
     return recipient
@@ -472,13 +435,20 @@ def _check_recipient(recipient: DSNRecipient, seen: dict[str, Any], problems: Pr
         )
 
 
-def _duplicate(field: Field, problems: Problems) -> None:
+def _duplicate(name: str, line: int, problems: Problems) -> None:
     problems.add(
         "duplicate-field",
-        f"{field.name} appears more than once in a group (line {field.line}); "
-        "the first one is kept",
-        field=field.name,
+        f"{name} appears more than once in a group (line {line}); the first one is kept",
+        field=name,
     )
+
+
+# Most groups have no extension field: they share one empty Headers.
+_NO_FIELDS = Headers._from_pairs(())
+
+
+def _headers(fields: list[tuple[str, str]]) -> Headers:
+    return Headers._from_pairs(tuple(fields)) if fields else _NO_FIELDS
 
 
 _ACTIONS = {action.value: action for action in DSNAction}
@@ -529,6 +499,10 @@ def parse_diagnostic(
     joined, every run of white space read as one space.  No ``;`` at all
     gives an empty type, with a ``diagnostic-without-type`` defect.
     """
+    return _read_diagnostic(value, field, problems, DEFAULT_LIMITS)
+
+
+def _read_diagnostic(value: str, field: str, problems: Problems, limits: Limits) -> Diagnostic:
     # The field reader keeps the indentation of continuation lines; a reply
     # folded over several lines reads best with one space at each fold.
     joined = " ".join(value.split())
@@ -541,5 +515,76 @@ def parse_diagnostic(
             source=value,
             position=0,
         )
-        return Diagnostic(type="", text=joined)
-    return Diagnostic(type=kind.strip(), text=text.strip())
+        return _diagnostic("", joined)
+    return _diagnostic(kind.strip(), text.strip())
+
+
+_SET_DIAGNOSTIC_TYPE = _setter(Diagnostic, "type")
+_SET_DIAGNOSTIC_TEXT = _setter(Diagnostic, "text")
+
+
+def _diagnostic(type_: str, text: str) -> Diagnostic:
+    """``Diagnostic(type=type_, text=text)``, built without ``__init__`` (as model's helpers)."""
+    diagnostic: Diagnostic = _new_object(Diagnostic)
+    _SET_DIAGNOSTIC_TYPE(diagnostic, type_)
+    _SET_DIAGNOSTIC_TEXT(diagnostic, text)
+    return diagnostic
+
+
+# ---------------------------------------------------------------------------
+# Readers of the values, by lower-cased field name
+#
+# Each reader takes (value, field name, problems, limits); a table gives the
+# attribute the field fills and its reader, so that a field costs one lookup.
+
+
+def _status(value: str, name: str, problems: Problems, limits: Limits) -> StatusCode | None:
+    """RFC 3464 §2.3.4, by :func:`~mdnkit.statuscodes.parse_status`."""
+    # The usual "5.1.1", no comment: parse_status would find the same (the
+    # value is stripped; one that is not fails this test and goes there).
+    if _STATUS.fullmatch(value):
+        return _status_code(value)
+    return parse_status(value, problems, field=name, limits=limits)
+
+
+def _action(value: str, name: str, problems: Problems, limits: Limits) -> DSNAction | str | None:
+    """RFC 3464 §2.3.3, by :func:`parse_action`."""
+    # The usual single registered word needs none of parse_action's work.
+    action = _ACTIONS.get(value.lower())
+    if action is None:
+        return parse_action(value, problems, field=name, limits=limits)
+    return action
+
+
+def _log_id(value: str, name: str, problems: Problems, limits: Limits) -> str | None:
+    """``final-log-id-field = "Final-Log-ID" ":" *text`` (RFC 3464 §2.3.8), folds joined."""
+    return " ".join(value.split()) or None
+
+
+_Reader = Callable[[str, str, Problems, Limits], Any]
+
+# RFC 3464 §2.2: the per-message fields read into DSN attributes.
+_PER_MESSAGE_READERS: dict[str, tuple[str, _Reader]] = {
+    "original-envelope-id": ("original_envelope_id", _envelope_id),  # §2.2.1
+    "reporting-mta": ("reporting_mta", read_address),  # §2.2.2
+    "dsn-gateway": ("dsn_gateway", read_address),  # §2.2.3
+    "received-from-mta": ("received_from_mta", read_address),  # §2.2.4
+    "arrival-date": ("arrival_date", read_date),  # §2.2.5
+}
+# Every per-message attribute, None until its field is read.
+_NO_PER_MESSAGE_VALUES = dict.fromkeys(attr for attr, _read in _PER_MESSAGE_READERS.values())
+
+# RFC 3464 §2.3: the per-recipient fields read into DSNRecipient attributes;
+# Localized-Diagnostic (RFC 6533 §4.1) may repeat and stays an extension.
+_RECIPIENT_READERS: dict[str, tuple[str, _Reader]] = {
+    "original-recipient": ("original_recipient", read_address),  # §2.3.1
+    "final-recipient": ("final_recipient", read_address),  # §2.3.2
+    "action": ("action", _action),  # §2.3.3
+    "status": ("status", _status),  # §2.3.4
+    "remote-mta": ("remote_mta", read_address),  # §2.3.5
+    "diagnostic-code": ("diagnostic_code", _read_diagnostic),  # §2.3.6
+    "last-attempt-date": ("last_attempt_date", read_date),  # §2.3.7
+    "final-log-id": ("final_log_id", _log_id),  # §2.3.8
+    "will-retry-until": ("will_retry_until", read_date),  # §2.3.9
+}
+_MUST = frozenset(("final_recipient", "action", "status"))

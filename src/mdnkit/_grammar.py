@@ -82,6 +82,8 @@ __all__ = [
     "parse_date",
     "parse_disposition",
     "parse_msg_id",
+    "read_address",
+    "read_date",
     "read_fields",
     "strip_comments",
     "tokenize",
@@ -795,9 +797,16 @@ _ATOM = re.compile(r"[^\s()<>\[\]:;@\\,\"/]+\Z")
 # quote to skip), and a bare addr-spec: what the careful reading reads as is.
 _PLAIN_TYPED = re.compile(r"[ \t]*([A-Za-z0-9][A-Za-z0-9.+_-]*)[ \t]*;(.*)\Z", re.DOTALL)
 _PLAIN_MAILBOX = re.compile(r'[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z')
-# _PLAIN_TYPED with the type rfc822 (any case), then _PLAIN_MAILBOX.
-_PLAIN_RFC822 = re.compile(
-    r'[ \t]*[Rr][Ff][Cc]822[ \t]*;[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z'
+# _PLAIN_TYPED with the type rfc822 (any case) then _PLAIN_MAILBOX in
+# printable ASCII only (a class of ranges is a bitmap test per character,
+# where "not white space" asks for the Unicode category of each one; a
+# mailbox outside it is read by those two), or with the type dns.
+_PLAIN_USUAL = re.compile(
+    r"[ \t]*(?:[Rr][Ff][Cc]822[ \t]*;[ \t]*"
+    r"([\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+"
+    r"@[\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+)[ \t]*"
+    r"|[Dd][Nn][Ss][ \t]*;(.*))\Z",
+    re.DOTALL,
 )
 # RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
@@ -825,9 +834,21 @@ def parse_address_field(
     escapes decoded.  Other types (``x400``, ``dns``, ``unknown``) keep
     the address as written.  Nothing there: None and a defect.
     """
-    plain = _PLAIN_RFC822.match(value)
-    if plain is not None:  # "rfc822; a@b", the most common value, in one match
-        return _address_field("rfc822", plain.group(1))
+    return read_address(value, field, problems, limits)
+
+
+def read_address(value: str, field: str, problems: Problems, limits: Limits) -> AddressField | None:
+    """:func:`parse_address_field` with positional arguments, for the report readers."""
+    plain = _PLAIN_USUAL.match(value)
+    if plain is not None:
+        # "rfc822; a@b" and "dns; mx.example", the most common values, in
+        # one match: what the _PLAIN_TYPED reading below gives them.
+        mailbox, host = plain.groups()
+        if mailbox is not None:
+            return _address_field("rfc822", mailbox)
+        host = host.strip()
+        if host:
+            return _address_field("dns", host)
     plain = _PLAIN_TYPED.match(value)
     if plain is not None:
         # The common shapes, which need none of the repairs below:
@@ -837,6 +858,11 @@ def parse_address_field(
             mailbox = _PLAIN_MAILBOX.match(rest)
             if mailbox is not None:
                 return _address_field(address_type, mailbox.group(1))
+            if "@" not in rest and "(" not in rest and rest.strip():
+                # AS2 trading-partner names ("rfc822; PARTNER-B"): with no
+                # '@' there is no addr-spec to take out, with no '(' no
+                # comment to drop; _mailbox keeps them as written.
+                return _address_field(address_type, rest.strip())
         elif address_type != "utf-8" and rest.strip():
             return _address_field(address_type, rest.strip())
     # The first ';' outside comments and quotes: '"Doe; Jo" <j@x>' has no type.
@@ -1029,6 +1055,11 @@ def parse_date(
     ``-0000`` or no zone: UTC, with a defect.  An ISO 8601 date (some AS2
     gateways) is read with a defect.  Anything else: None and a defect.
     """
+    return read_date(value, field, problems, limits)
+
+
+def read_date(value: str, field: str, problems: Problems, limits: Limits) -> datetime | None:
+    """:func:`parse_date` with positional arguments, for the report readers."""
     plain = _PLAIN_DATE.match(value)
     if plain is not None:
         day, month, year, hour, minute, second, sign, zh, zm = plain.groups()

@@ -28,7 +28,7 @@ from types import MappingProxyType
 from ._defects import Problems
 from ._grammar import strip_comments
 from .limits import DEFAULT_LIMITS, Limits
-from .model import StatusCode
+from .model import StatusCode, _new_object, _setter
 
 __all__ = [
     "CLASSES",
@@ -314,6 +314,23 @@ def describe(code: str) -> str | None:
     return CLASSES[klass]
 
 
+_SET_CODE = _setter(StatusCode, "code")
+_SET_COMMENT = _setter(StatusCode, "comment")
+_SET_VALID = _setter(StatusCode, "valid")
+
+
+def _status_code(code: str, comment: str | None = None) -> StatusCode:
+    """``StatusCode(code=code, comment=comment)``, built without ``__init__`` (as model's helpers).
+
+    For the well-formed codes every DSN recipient has.
+    """
+    status: StatusCode = _new_object(StatusCode)
+    _SET_CODE(status, code)
+    _SET_COMMENT(status, comment)
+    _SET_VALID(status, True)
+    return status
+
+
 def parse_status(
     value: str, problems: Problems, *, field: str = "Status", limits: Limits = DEFAULT_LIMITS
 ) -> StatusCode | None:
@@ -347,7 +364,7 @@ def parse_status(
     text = text.strip()
     comment = " ".join(comments) or None
     if _WELL_FORMED.fullmatch(text):
-        return StatusCode(code=text, comment=comment)
+        return _status_code(text, comment)
     if not text:
         problems.add(
             "empty-status", "The Status field is empty", field=field, source=value, position=0
