@@ -312,6 +312,71 @@ def test_unregistered_action_message() -> None:
     )
 
 
+def test_unregistered_action_message_shows_control_characters_escaped() -> None:
+    # The word is quoted as repr() quotes it: a message never carries a
+    # control character of a stranger's value to the user's terminal.
+    problems = Problems()
+    assert parse_action("fa\x00iled", problems) == "fa\x00iled"
+    assert problems.defects()[0].message == (
+        "'fa\\x00iled' is not an RFC 3464 action (failed, delayed, delivered, relayed, "
+        "expanded); kept as written"
+    )
+
+
+_STATUS_TEXT = st.lists(
+    st.sampled_from(["5.1.1", "4.4.7", "2.0.0", "5", "05", ".", "1", "1000", " ", "\t", "(x)"]),
+    max_size=6,
+).map("".join)
+_ACTION_TEXT = st.lists(
+    st.sampled_from(["failed", "Delayed", "DELIVERED", "relayed", "expanded", "failure", " "]),
+    max_size=3,
+).map("".join) | st.sampled_from(["(a) failed", "failed\t", "\u212aexpanded", "f\u0130led"])
+
+
+@given(_STATUS_TEXT, _ACTION_TEXT)
+def test_recipient_fast_readers_agree_with_the_parse_functions(status: str, action: str) -> None:
+    # The Status and Action readers of a recipient group take the usual
+    # values without parse_status/parse_action: same value, same defects.
+    from mdnkit import _dsn
+    from mdnkit.statuscodes import parse_status
+
+    for fast, careful, value, name in (
+        (_dsn._status, parse_status, status, "Status"),
+        (_dsn._action, parse_action, action, "Action"),
+    ):
+        fast_problems, careful_problems = Problems(), Problems()
+        got = fast(value, name, fast_problems, DEFAULT_LIMITS)
+        want = careful(value, careful_problems, field=name, limits=DEFAULT_LIMITS)
+        assert (got, type(got), fast_problems.defects()) == (
+            want,
+            type(want),
+            careful_problems.defects(),
+        )
+
+
+def test_reader_tables_cover_the_rfc_fields() -> None:
+    # Each RFC 3464 field name is listed twice (the sets that sort fields
+    # into groups, the tables that read them): the two must agree.
+    from mdnkit import _dsn
+
+    assert set(_dsn._PER_MESSAGE_READERS) == _dsn._PER_MESSAGE
+    assert set(_dsn._RECIPIENT_READERS) == _dsn._PER_RECIPIENT - {"localized-diagnostic"}
+    assert [attr for attr, _read in _dsn._RECIPIENT_READERS.values()] == [
+        name.replace("-", "_") for name in _dsn._RECIPIENT_READERS
+    ]
+
+
+def test_diagnostic_fast_constructor_builds_the_dataclass() -> None:
+    from mdnkit._dsn import _diagnostic
+
+    built = _diagnostic("smtp", "550 5.1.1 unknown")
+    assert built == Diagnostic(type="smtp", text="550 5.1.1 unknown")
+    assert (repr(built), hash(built)) == (
+        repr(Diagnostic(type="smtp", text="550 5.1.1 unknown")),
+        hash(Diagnostic(type="smtp", text="550 5.1.1 unknown")),
+    )
+
+
 DIAGNOSTICS = [
     ("smtp; 550 5.1.1 user unknown", Diagnostic(type="smtp", text="550 5.1.1 user unknown"), []),
     (

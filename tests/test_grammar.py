@@ -232,10 +232,11 @@ def test_read_fields_any_text(text: str) -> None:
     assert isinstance(groups, list)
     for group in groups:
         assert group
-        for field in group:
-            assert field.value == field.value.strip()
-            assert field.name
-            assert ":" not in field.name
+        for name, value, line in group:
+            assert value == value.strip()
+            assert name
+            assert ":" not in name
+            assert line >= 1
 
 
 # ---------------------------------------------------------------------------
@@ -720,6 +721,63 @@ def test_parse_date_fast_path_agrees_with_email_utils(value: str) -> None:
 
 # ---------------------------------------------------------------------------
 # parse_disposition
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "manual-action/MDN-\u017fent-manually; displayed",
+            "Unknown sending mode 'MDN-\u017fent-manually': "
+            "expected 'MDN-sent-manually' or 'MDN-sent-automatically'",
+        ),
+        (
+            "manual-act\u0130on/MDN-sent-manually; displayed",
+            "Unknown action mode 'manual-act\u0130on': "
+            "expected 'manual-action' or 'automatic-action'",
+        ),
+    ],
+)
+def test_disposition_words_are_spelt_with_ascii_letters(text: str, message: str) -> None:
+    # "\u017f" (long s) and "\u0130" match "s" and "i" in a case-insensitive
+    # regex, but no mode is spelt with them: a ParseError, as the grammar says.
+    with pytest.raises(ParseError) as raised:
+        parse_disposition(text)
+    assert raised.value.message == message
+
+
+_DISPOSITION_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *("manual-action", "Automatic-Action", "MDN-sent-manually", "mdn-sent-automatically"),
+            *("displayed", "DELETED", "Dispatched", "processed", "failed", "denied"),
+            *("/", ";", " ", "\t", "(c)", "error", ",", "\u017f", "\u212a", "\u0130"),
+        ]
+    ),
+    max_size=8,
+).map("".join)
+
+
+@given(_DISPOSITION_TEXT)
+def test_parse_disposition_fast_path_agrees_with_the_grammar(text: str) -> None:
+    from mdnkit import _grammar
+
+    def read(problems: Problems) -> Disposition | str:
+        try:
+            return parse_disposition(text, problems=problems)
+        except ParseError as error:
+            return str(error)
+
+    fast_problems, careful_problems = Problems(), Problems()
+    fast = read(fast_problems)
+    plain = _grammar._PLAIN_DISPOSITION
+    try:
+        _grammar._PLAIN_DISPOSITION = re.compile(r"(?!)")  # never matches: the grammar only
+        careful = read(careful_problems)
+    finally:
+        _grammar._PLAIN_DISPOSITION = plain
+    assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
+
 
 DISPOSITIONS = [
     pytest.param(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mdnkit._defects import Problems
 from mdnkit._grammar import Field
-from mdnkit._mdn import mdn_values
+from mdnkit._mdn import MDN_FIELDS, mdn_values
 from mdnkit.errors import ParseError
 from mdnkit.limits import DEFAULT_LIMITS, Limits
 from mdnkit.model import (
@@ -498,3 +498,12 @@ def test_any_fields_give_values_or_a_parse_error(fields: list[tuple[str, str]]) 
 def test_any_text_gives_values_or_a_parse_error(text: str) -> None:
     result, error = outcome(lambda: mdn_values(text, Problems(), DEFAULT_LIMITS))
     assert isinstance(result, dict) or error is not None
+
+
+def test_reader_table_covers_mdn_fields() -> None:
+    # MDN_FIELDS (public) and the readers list the same fields and keywords.
+    from mdnkit import _mdn
+
+    readers = {key: target for key, (target, _read) in _mdn._READERS.items()}
+    repeatable = dict.fromkeys(_mdn._REPEATABLE, "errors")
+    assert {**readers, **repeatable} == MDN_FIELDS

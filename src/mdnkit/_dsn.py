@@ -39,14 +39,21 @@ from operator import itemgetter
 from typing import Any
 
 from ._defects import Problems
-from ._grammar import Field, read_address, read_date, read_fields, strip_comments
+from ._grammar import (
+    FieldTuple,
+    _shown,
+    field_headers,
+    read_address,
+    read_date,
+    read_fields,
+    strip_comments,
+)
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Limits
 from .model import (
     Diagnostic,
     DSNAction,
     DSNRecipient,
-    Headers,
     StatusCode,
     _dsn_recipient,
     _new_object,
@@ -134,7 +141,7 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
 
 _NAME = itemgetter(0)
 # A group of fields, with the lower-cased name of each.
-_Group = tuple[list[Field], list[str]]
+_Group = tuple[list[FieldTuple], list[str]]
 
 
 def _regroup(
@@ -154,11 +161,11 @@ def _regroup(
         per_message = (first[:split], names[:split])
         rest = [(first[split:], names[split:]), *rest]
         if split:
+            name, _value, line = first[split]
             problems.add(
                 "missing-blank-line",
-                f"No blank line before the first per-recipient field ({first[split].name}, "
-                f"line {first[split].line})",
-                field=first[split].name,
+                f"No blank line before the first per-recipient field ({name}, line {line})",
+                field=name,
             )
         else:
             problems.add(
@@ -172,12 +179,12 @@ def _regroup(
             if recipients and _continues(recipients[-1], part):
                 # RFC 3464 Appendix E "Delayed DSN": a page break left blank
                 # lines between Final-Recipient and Status/Action.
-                head = part[0][0]
+                name, _value, line = part[0][0]
                 problems.add(
                     "split-recipient-group",
-                    f"A blank line splits one recipient's fields ({head.name}, line "
-                    f"{head.line}, has no Final-Recipient before it); read as one group",
-                    field=head.name,
+                    f"A blank line splits one recipient's fields ({name}, line "
+                    f"{line}, has no Final-Recipient before it); read as one group",
+                    field=name,
                 )
                 fields, names = recipients[-1]
                 recipients[-1] = (fields + part[0], names + part[1])
@@ -223,6 +230,7 @@ def _split_recipients(group: _Group, problems: Problems) -> list[_Group]:
     parts: list[_Group] = [([], [])]
     seen: set[str] = set()
     for field, key in zip(fields, names, strict=True):
+        name, _value, line = field
         if key in _STARTS_AGAIN and key in seen:
             current, current_names = parts[-1]
             moved: _Group = ([], [])
@@ -238,8 +246,8 @@ def _split_recipients(group: _Group, problems: Problems) -> list[_Group]:
                 moved = ([current.pop()], [current_names.pop()])
             problems.add(
                 "missing-blank-line",
-                f"No blank line between two recipients ({field.name}, line {field.line})",
-                field=field.name,
+                f"No blank line between two recipients ({name}, line {line})",
+                field=name,
             )
             parts.append(moved)
             seen = set(moved[1])
@@ -330,7 +338,7 @@ def _per_message_values(group: _Group, problems: Problems, limits: Limits) -> di
             "No Reporting-MTA field (RFC 3464 §2.2.2 requires it)",
             field="Reporting-MTA",
         )
-    values["extension_fields"] = _headers(extensions)
+    values["extension_fields"] = field_headers(extensions)
     return values
 
 
@@ -392,7 +400,7 @@ def _recipient(group: _Group, problems: Problems, limits: Limits) -> DSNRecipien
             _duplicate(name, line, problems)
             continue
         values[attr] = read(value, name, problems, limits)
-    recipient = _dsn_recipient(values, _headers(extensions))
+    recipient = _dsn_recipient(values, field_headers(extensions))
     if not _MUST.issubset(values) or recipient.will_retry_until is not None:
         _check_recipient(recipient, values, problems)
     return recipient
@@ -443,14 +451,6 @@ def _duplicate(name: str, line: int, problems: Problems) -> None:
     )
 
 
-# Most groups have no extension field: they share one empty Headers.
-_NO_FIELDS = Headers._from_pairs(())
-
-
-def _headers(fields: list[tuple[str, str]]) -> Headers:
-    return Headers._from_pairs(tuple(fields)) if fields else _NO_FIELDS
-
-
 _ACTIONS = {action.value: action for action in DSNAction}
 
 
@@ -477,7 +477,7 @@ def parse_action(
     if action is None:
         problems.add(
             "unregistered-action",
-            f"'{word}' is not an RFC 3464 action (failed, delayed, delivered, relayed, "
+            f"{_shown(word)} is not an RFC 3464 action (failed, delayed, delivered, relayed, "
             "expanded); kept as written",
             field=field,
             source=value,

@@ -71,13 +71,16 @@ from .model import (
     AddressField,
     Disposition,
     DispositionType,
+    Headers,
     SendingMode,
     _address_field,
 )
 
 __all__ = [
     "Field",
+    "FieldTuple",
     "Token",
+    "field_headers",
     "parse_address_field",
     "parse_date",
     "parse_disposition",
@@ -85,6 +88,7 @@ __all__ = [
     "read_address",
     "read_date",
     "read_fields",
+    "read_msg_id",
     "strip_comments",
     "tokenize",
 ]
@@ -93,13 +97,21 @@ __all__ = [
 class Field(NamedTuple):
     """One ``name: value`` field of a report part, unfolded.
 
-    A named tuple rather than a frozen dataclass: one is made per field of
-    every report read, and tuple construction is several times cheaper.
+    What callers build (the parser, for the fields of a part's header
+    block); :func:`read_fields` hands out the same three values in a
+    plain :data:`FieldTuple`.
     """
 
     name: str  # as written
     value: str  # unfolded, leading and trailing white space removed
     line: int  # 1-based line number where the field starts
+
+
+# (name, value, line), as in Field, in a plain tuple: read_fields makes one
+# per field of every report read, and a tuple display is built by one
+# bytecode where a named tuple costs a call.  A Field is one too (both
+# unpack and compare alike).
+FieldTuple = tuple[str, str, int]
 
 
 # ---------------------------------------------------------------------------
@@ -120,8 +132,8 @@ def _shown(text: str) -> str:
     return repr(text) if len(text) <= _SHOWN else repr(text[:_SHOWN]) + "..."
 
 
-def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Field]]:
-    """Split a report body into groups of fields separated by blank lines.
+def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[FieldTuple]]:
+    """Split a report body into groups of ``(name, value, line)`` fields at blank lines.
 
     RFC 3464 §2.1 and RFC 8098 §3.1: the body is header-style fields
     (RFC 5322 §2.2, folding included) in groups separated by blank lines;
@@ -147,13 +159,13 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
     return _read_careful(text, problems, limits)
 
 
-def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Field]]:
+def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[FieldTuple]]:
     """:func:`read_fields` line by line, recording every oddity (LF line ends only)."""
     # Not str.splitlines(): that also splits on \x0b, \x1c, U+2028 …,
     # which may legitimately sit inside a UTF-8 value (RFC 6533).
     lines = text.split("\n")
-    groups: list[list[Field]] = []
-    group: list[Field] = []
+    groups: list[list[FieldTuple]] = []
+    group: list[FieldTuple] = []
     # The field being read: name, first line number, value (first line and
     # folded lines), size in bytes.
     name: str | None = None
@@ -167,7 +179,7 @@ def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Fi
         if not line or line.isspace():
             if name is not None:
                 value = head + "".join(folded) if folded else head
-                group.append(Field(name, value.strip(), start))
+                group.append((name, value.strip(), start))
                 name = None
             if group:
                 groups.append(group)
@@ -190,7 +202,7 @@ def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Fi
             text = line.lstrip(_WSP)
         if name is not None:
             value = head + "".join(folded) if folded else head
-            group.append(Field(name, value.strip(), start))
+            group.append((name, value.strip(), start))
             name = None
         match = _FIELD_LINE.match(text)
         if match is None:
@@ -216,7 +228,7 @@ def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Fi
         folded = []
     if name is not None:
         value = head + "".join(folded) if folded else head
-        group.append(Field(name, value.strip(), start))
+        group.append((name, value.strip(), start))
     if group:
         groups.append(group)
     return groups
@@ -235,12 +247,7 @@ _WELL_FORMED_LINE = re.compile(
 _FIELD_EXTRA = 9
 
 
-# tuple.__new__ builds a named tuple in C; calling the class runs a
-# Python-level __new__, several times slower for one object per field.
-_new = tuple.__new__
-
-
-def _read_well_formed(text: str, limits: Limits) -> list[list[Field]] | None:
+def _read_well_formed(text: str, limits: Limits) -> list[list[FieldTuple]] | None:
     """:func:`read_fields` for a part with nothing to report, or None.
 
     One C-level ``findall`` over the part instead of a Python step per
@@ -258,18 +265,18 @@ def _read_well_formed(text: str, limits: Limits) -> list[list[Field]] | None:
     # long needs its fields measured.
     short = limits.max_line_bytes // 4
     measure = len(text) > short
-    groups: list[list[Field]] = []
-    group: list[Field] = []
+    groups: list[list[FieldTuple]] = []
+    group: list[FieldTuple] = []
     line = 1
     for name, value, junk in rows:
         if name:
             if measure and len(name) + len(value) + _FIELD_EXTRA > short:
                 return None  # perhaps too long: the careful reader measures it
             if "\n" in value:
-                group.append(_new(Field, (name, value.replace("\n", "").strip(), line)))
+                group.append((name, value.replace("\n", "").strip(), line))
                 line += 1 + value.count("\n")
             else:
-                group.append(_new(Field, (name, value.strip(), line)))
+                group.append((name, value.strip(), line))
                 line += 1
         elif junk:
             return None
@@ -281,6 +288,15 @@ def _read_well_formed(text: str, limits: Limits) -> list[list[Field]] | None:
     if group:
         groups.append(group)
     return groups
+
+
+# Most report groups have no extension field: they share one empty Headers.
+_NO_FIELDS = Headers._from_pairs(())
+
+
+def field_headers(fields: list[tuple[str, str]]) -> Headers:
+    """``Headers`` of the (name, value) pairs *fields* (the extension fields of a group)."""
+    return Headers._from_pairs(tuple(fields)) if fields else _NO_FIELDS
 
 
 def _too_long(limits: Limits, line: int) -> ParseError:
@@ -589,12 +605,24 @@ _TYPES = {t.value: t for t in DispositionType}
 _OBSOLETE_MODIFIERS = frozenset({"warning", "superseded", "expired", "mailbox-terminated"})
 # What nearly every MDN sends (RFC 8098 §3.2.6, any case, OWS as plain
 # white space): read without the tokenizer.  Anything else, including the
-# obsolete types that need a defect, goes through the grammar.
+# obsolete types that need a defect, goes through the grammar.  Matched
+# against the lower-cased value: only ASCII letters then spell the words
+# (an IGNORECASE match also took "ſ" for "s" and "İ" for "i", whose
+# lower-case forms name no mode, and a KeyError followed).
 _PLAIN_DISPOSITION = re.compile(
     r"[ \t]*(manual-action|automatic-action)[ \t]*/[ \t]*(mdn-sent-manually|mdn-sent-automatically)"
-    r"[ \t]*;[ \t]*(displayed|deleted|dispatched|processed)[ \t]*\Z",
-    re.IGNORECASE,
+    r"[ \t]*;[ \t]*(displayed|deleted|dispatched|processed)[ \t]*\Z"
 )
+# Every value that shape can give (2 x 2 x 4, all immutable), by its
+# lower-cased words: built once here rather than once per field.
+_PLAIN_DISPOSITIONS = {
+    (action_key, sending_key, type_key): Disposition(
+        action_mode=action, sending_mode=sending, type=_TYPES[type_key], modifiers=()
+    )
+    for action_key, action in _ACTION_MODES.items()
+    for sending_key, sending in _SENDING_MODES.items()
+    for type_key in ("displayed", "deleted", "dispatched", "processed")
+}
 
 
 def parse_disposition(
@@ -623,16 +651,11 @@ def parse_disposition(
           manual-action MDN-sent-manually; displayed
                        ^
     """
-    plain = _PLAIN_DISPOSITION.match(text)
+    plain = _PLAIN_DISPOSITION.match(text.lower())
     if plain is not None:
         # The common shape, no comments, no modifiers: nothing to record.
         action, sending, kind = plain.groups()
-        return Disposition(
-            action_mode=_ACTION_MODES[action.lower()],
-            sending_mode=_SENDING_MODES[sending.lower()],
-            type=_TYPES[kind.lower()],
-            modifiers=(),
-        )
+        return _PLAIN_DISPOSITIONS[action, sending, kind]
     return _parse_disposition_field(_Scanner(text, problems, field, limits), problems)
 
 
@@ -964,6 +987,11 @@ def parse_msg_id(
     agents send ``<9501051053.aa04167@IETF.CNR I.Reston.VA.US>``), text
     around the id, several ids (the first is used), no ``@``.
     """
+    return read_msg_id(value, field, problems, limits)
+
+
+def read_msg_id(value: str, field: str, problems: Problems, limits: Limits) -> str | None:
+    """:func:`parse_msg_id` with positional arguments, for the report readers."""
     plain = _PLAIN_MSG_ID.match(value)
     if plain is not None:
         return plain.group(1)  # "<left@right>": nothing to repair or record

@@ -34,12 +34,20 @@ code                        meaning
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 
 from ._defects import Problems
-from ._grammar import Field, parse_address_field, parse_disposition, parse_msg_id, read_fields
+from ._grammar import (
+    Field,
+    FieldTuple,
+    field_headers,
+    parse_disposition,
+    read_address,
+    read_fields,
+    read_msg_id,
+)
 from .errors import ParseError
 from .limits import Limits
-from .model import Headers
 
 __all__ = ["MDN_FIELDS", "mdn_values"]
 
@@ -102,7 +110,7 @@ def mdn_values(
             "several-field-groups",
             f"The MDN fields are split by blank lines into {len(groups)} groups; all are read",
         )
-    fields = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
+    fields: list[FieldTuple] = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
     if fields:
         problems.add(
             "fields-in-part-header",
@@ -115,18 +123,17 @@ def mdn_values(
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for field in fields:
-        name, text, _line = field
-        key = name.lower()
-        target = MDN_FIELDS.get(key)
-        if target is None:
-            extensions.append((name, text))
-            continue
-        if key in _REPEATABLE:
-            if not text:
-                problems.add("empty-field", f"{name} has no value", field=name)
+    # Field names are case-insensitive: each is lower-cased once, here.
+    for (name, value, _line), key in zip(fields, map(str.lower, map(_NAME, fields)), strict=True):
+        reader = _READERS.get(key)
+        if reader is None:
+            if key in _REPEATABLE:
+                if not value:
+                    problems.add("empty-field", f"{name} has no value", field=name)
+                else:
+                    errors.append(_error_text(key, name, value, problems))
             else:
-                errors.append(_error_text(key, field, problems))
+                extensions.append((name, value))
             continue
         if key in seen:
             problems.add(
@@ -136,10 +143,11 @@ def mdn_values(
             )
             continue
         seen.add(key)
-        if not text:
+        if not value:
             problems.add("empty-field", f"{name} has no value", field=name)
             continue
-        values[target] = _READERS[key](field, problems, limits)
+        target, read = reader
+        values[target] = read(value, name, problems, limits)
 
     if "final-recipient" not in seen:
         problems.add(
@@ -154,82 +162,73 @@ def mdn_values(
             field="Disposition",
         )
     values["errors"] = tuple(errors)
-    values["extension_fields"] = Headers._from_pairs(tuple(extensions))
+    values["extension_fields"] = field_headers(extensions)
     return values
 
 
-def _error_text(key: str, field: Field, problems: Problems) -> str:
+_NAME = itemgetter(0)
+
+
+def _error_text(key: str, name: str, value: str, problems: Problems) -> str:
     """``error-field = "Error" ":" *([FWS] text)`` (RFC 8098 §3.2.7), as written.
 
     RFC 2298's ``Failure`` and ``Warning`` fields have the same shape; they
     keep their name in front so that a reader can tell them apart.
     """
-    name = _OBSOLETE.get(key)
-    if name is None:
-        return field.value
+    obsolete = _OBSOLETE.get(key)
+    if obsolete is None:
+        return value
     problems.add(
         "obsolete-field",
-        f"{field.name} is an RFC 2298 field that RFC 8098 removed; kept with the errors",
-        field=field.name,
+        f"{name} is an RFC 2298 field that RFC 8098 removed; kept with the errors",
+        field=name,
     )
-    return f"{name}: {field.value}"
+    return f"{obsolete}: {value}"
 
 
-def _reporting_ua(field: Field, problems: Problems, limits: Limits) -> object:
-    """RFC 8098 §3.2.1, kept as written (``ua-name ; ua-product``)::
+def _as_written(value: str, name: str, problems: Problems, limits: Limits) -> object:
+    """The value as written (unfolded): Reporting-UA and Received-Content-MIC.
 
-    reporting-ua-field = "Reporting-UA" ":" OWS ua-name OWS
-              [ ";" OWS ua-product OWS ]
+    RFC 8098 §3.2.1 and RFC 4130 §7.4.3 (algorithm names vary: sha1,
+    sha-256, sha2256)::
+
+        reporting-ua-field = "Reporting-UA" ":" OWS ua-name OWS
+                  [ ";" OWS ua-product OWS ]
+        AS2-received-content-MIC-field = "Received-content-MIC" ":"
+                  encoded-message-digest "," digest-alg-id CRLF
     """
-    return field.value
+    return value
 
 
-def _address(field: Field, problems: Problems, limits: Limits) -> object:
-    """RFC 8098 §3.2.2-3.2.4: ``address-type ";" generic-address``."""
-    return parse_address_field(field.value, problems, field=field.name, limits=limits)
-
-
-def _message_id(field: Field, problems: Problems, limits: Limits) -> object:
-    """RFC 8098 §3.2.5: ``original-message-id-field = "Original-Message-ID" ":" msg-id``."""
-    return parse_msg_id(field.value, problems, field=field.name, limits=limits)
-
-
-def _disposition(field: Field, problems: Problems, limits: Limits) -> object:
+def _disposition(value: str, name: str, problems: Problems, limits: Limits) -> object:
     """RFC 8098 §3.2.6; an unreadable value leaves the disposition None.
 
     Nothing is guessed from a broken value: a receipt that cannot say
     what happened must not be counted as "displayed".
     """
     try:
-        return parse_disposition(field.value, problems=problems, field=field.name, limits=limits)
+        return parse_disposition(value, problems=problems, field=name, limits=limits)
     except ParseError as error:
         if error.code == "limit-exceeded":
             raise
         problems.add(
             "malformed-disposition",
             error.message,
-            field=field.name,
+            field=name,
             source=error.source,
             position=error.position,
         )
         return None
 
 
-def _mic(field: Field, problems: Problems, limits: Limits) -> object:
-    """RFC 4130 §7.4.3, kept as written (algorithm names vary: sha1, sha-256, sha2256)::
-
-    AS2-received-content-MIC-field = "Received-content-MIC" ":"
-              encoded-message-digest "," digest-alg-id CRLF
-    """
-    return field.value
-
-
-_READERS: dict[str, Callable[[Field, Problems, Limits], object]] = {
-    "reporting-ua": _reporting_ua,
-    "mdn-gateway": _address,
-    "original-recipient": _address,
-    "final-recipient": _address,
-    "original-message-id": _message_id,
-    "disposition": _disposition,
-    "received-content-mic": _mic,
+# The fields read once, by lower-cased name: the MDN keyword each fills and
+# its reader, which takes (value, field name, problems, limits).
+_READERS: dict[str, tuple[str, Callable[[str, str, Problems, Limits], object]]] = {
+    "reporting-ua": ("reporting_ua", _as_written),  # §3.2.1
+    "mdn-gateway": ("mdn_gateway", read_address),  # §3.2.2
+    "original-recipient": ("original_recipient", read_address),  # §3.2.3
+    "final-recipient": ("final_recipient", read_address),  # §3.2.4
+    "original-message-id": ("original_message_id", read_msg_id),  # §3.2.5
+    "disposition": ("disposition", _disposition),  # §3.2.6
+    "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
 }
