@@ -131,7 +131,9 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
             "no-recipients",
             "The delivery-status part has no per-recipient group (RFC 3464 §2.1 asks for one)",
         )
-    values["recipients"] = tuple(_recipient(group, problems, limits) for group in recipient_groups)
+    values["recipients"] = tuple(
+        [_recipient(group, problems, limits) for group in recipient_groups]
+    )
     values["utf8"] = utf8
     return values
 
@@ -175,6 +177,15 @@ def _regroup(
             )
     recipients: list[_Group] = []
     for group in rest:
+        names = group[1]
+        if names[0] in _NAMES_RECIPIENT and len(set(names)) == len(names):
+            # The usual group, told by two C-level tests: it starts with its
+            # recipient (so it continues no other) and has no field twice
+            # (so it holds one recipient).
+            recipients.append(group)
+            if len(recipients) > limits.max_recipients:
+                raise _too_many_recipients(limits)
+            continue
         for part in _split_recipients(group, problems):
             if recipients and _continues(recipients[-1], part):
                 # RFC 3464 Appendix E "Delayed DSN": a page break left blank
@@ -191,11 +202,14 @@ def _regroup(
                 continue
             recipients.append(part)
             if len(recipients) > limits.max_recipients:
-                raise ParseError(
-                    f"More than {limits.max_recipients} recipient groups in one DSN",
-                    code="limit-exceeded",
-                )
+                raise _too_many_recipients(limits)
     return per_message, recipients
+
+
+def _too_many_recipients(limits: Limits) -> ParseError:
+    return ParseError(
+        f"More than {limits.max_recipients} recipient groups in one DSN", code="limit-exceeded"
+    )
 
 
 _NAMES_RECIPIENT = frozenset({"final-recipient", "original-recipient"})
