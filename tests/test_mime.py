@@ -730,10 +730,10 @@ def test_open_message_and_headers_only() -> None:
         "<orig@example.org>",
         1000,
     )
-    assert _mime.headers_only(kid, problems, DEFAULT_LIMITS) == [
+    assert _mime.headers_only(kid, problems, DEFAULT_LIMITS) == (
         ("Message-ID", "<orig@example.org>"),
         ("Subject", "the original"),
-    ]
+    )
 
 
 def test_headers_only_decodes_quoted_printable_headers() -> None:
@@ -742,10 +742,10 @@ def test_headers_only_decodes_quoted_printable_headers() -> None:
         b"Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: quoted-printable\n\n"
         b"Subject: Gr=C3=BC=C3=9Fe\nTo: a@b\n"
     )
-    assert _mime.headers_only(part, Problems(), DEFAULT_LIMITS) == [
+    assert _mime.headers_only(part, Problems(), DEFAULT_LIMITS) == (
         ("Subject", "Grüße"),
         ("To", "a@b"),
-    ]
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -870,18 +870,28 @@ def test_content_type_readings_are_the_same_every_time() -> None:
             assert params == ({"charset": "utf-8"} if defects == 0 else {})
 
 
-def test_split_pairs_agrees_with_split_fields() -> None:
-    for head in (
-        "Received: from a\r\n\tby b\r\nSubject: x",
-        "A: 1\nnot a field\nB:\n  2",
-        "X-Empty:\nY : z",
-    ):
-        fields = _mime.split_fields(head, Problems(), DEFAULT_LIMITS)
-        pairs = _mime.split_pairs(head, Problems(), DEFAULT_LIMITS)
-        assert pairs == [(f.name, f.value) for f in fields]
-    assert _mime.split_pairs("Received: from a\r\n\tby b", Problems(), DEFAULT_LIMITS) == [
-        ("Received", "from a\tby b")
-    ]
+@given(
+    st.lists(
+        st.sampled_from(
+            ["Received", "X-A", ":", " ", "\t", "\r\n", "\n", "\r", "from a", "by b", "é", "junk"]
+        ),
+        max_size=16,
+    ).map("".join)
+)
+def test_split_pairs_agrees_with_split_fields(head: str) -> None:
+    fields = _mime.split_fields(head, Problems(), DEFAULT_LIMITS)
+    pairs = _mime.split_pairs(head, Problems(), DEFAULT_LIMITS)
+    assert pairs == tuple((f.name, f.value) for f in fields)
+
+
+def test_split_pairs_unfolds() -> None:
+    assert _mime.split_pairs("Received: from a\r\n\tby b", Problems(), DEFAULT_LIMITS) == (
+        ("Received", "from a\tby b"),
+    )
+    assert _mime.split_pairs("A: 1\nnot a field\nB:\n  2", Problems(), DEFAULT_LIMITS) == (
+        ("A", "1"),
+        ("B", "2"),
+    )
 
 
 def test_a_message_too_deep_to_flatten() -> None:
@@ -899,3 +909,53 @@ def test_a_message_too_deep_to_flatten() -> None:
         "limit-exceeded",
         "The email.message.Message is nested too deeply to be flattened; refused.",
     )
+
+
+def _spans_by_lines(body: bytes, boundary: bytes) -> tuple[list[tuple[int, int]], int, bool]:
+    """RFC 2046 §5.1.1 read line by line: the reference for the delimiter scanner."""
+    lines: list[tuple[int, int, bool]] = []  # (line start, body start after it, closing)
+    offset = 0
+    for line in body.split(b"\n"):
+        # A line is the text up to an LF; "--" boundary ["--"] *WSP [CR] is a delimiter.
+        rest = line.removeprefix(b"--" + boundary)
+        closing = rest.startswith(b"--")
+        padding = (rest[2:] if closing else rest).removesuffix(b"\r")
+        if rest != line and not padding.strip(b" \t"):
+            lines.append((offset, min(offset + len(line) + 1, len(body)), closing))
+            if closing:
+                break
+        offset += len(line) + 1
+    if not lines:
+        return [], 0, False
+    closed = lines[-1][2]
+    count = len(lines) - 1 if closed else len(lines)
+    ends = [start for start, _, _ in lines[1:]] + ([] if closed else [len(body) + 1])
+    spans = []
+    for (_, start, _), stop in zip(lines, ends, strict=False):
+        cut = stop - 1  # the line break before a delimiter is the delimiter's
+        if cut > start and body[cut - 1 : cut] == b"\r":
+            cut -= 1
+        spans.append((start, max(cut, start)))
+    return spans, count, closed
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"--b", b"--b--", b"--bx", b"\r\n", b"\n", b"\r", b" ", b"x", b"--"]),
+        max_size=14,
+    ).map(b"".join)
+)
+def test_delimiter_scanner_agrees_with_a_line_by_line_reading(body: bytes) -> None:
+    got = _mime._strict_spans(body, b"b", 0, len(body), DEFAULT_LIMITS)
+    assert got == _spans_by_lines(body, b"b")
+
+
+def test_a_control_character_makes_a_media_type_unusable() -> None:
+    # RFC 2045 §5.1: a token has no CTLs (DEL included); such a type is
+    # never quoted raw into later defect messages.
+    problems = Problems()
+    got = _mime.parse_content_type("multipart/rep\x7frt; boundary=b", problems)
+    assert got == ("text/plain", {"boundary": "b"}, False)
+    assert [d.message for d in problems.defects()] == [
+        "Content-Type 'multipart/rep\\x7frt' is not type/subtype; read as text/plain."
+    ]

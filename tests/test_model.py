@@ -24,6 +24,7 @@ from mdnkit.model import (
     StatusCode,
     _address_field,
     _dsn_recipient,
+    _message_ref,
 )
 from mdnkit.model import _dsn as fast_dsn
 from mdnkit.model import _mdn as fast_mdn
@@ -216,6 +217,21 @@ def test_fast_address_field_equals_constructor() -> None:
     assert str(fast) == "rfc822; a@example.org"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("a@example.org", RefSource.ORIGINAL_MESSAGE_ID, None),
+        (None, RefSource.ENVELOPE_ID, "ENV-1"),
+    ],
+)
+def test_fast_message_ref_equals_constructor(
+    args: tuple[str | None, RefSource, str | None],
+) -> None:
+    fast = _message_ref(*args)
+    slow = MessageRef(*args)
+    assert (fast, repr(fast), hash(fast)) == (slow, repr(slow), hash(slow))
+
+
 def test_fast_constructors_cover_every_field() -> None:
     # _dsn_recipient sets the slots in declaration order: a new field must
     # be added there too.
@@ -232,6 +248,7 @@ def test_fast_constructors_cover_every_field() -> None:
         "extension_fields",
     ]
     assert [f.name for f in dataclasses.fields(AddressField)] == ["type", "address"]
+    assert [f.name for f in dataclasses.fields(MessageRef)] == ["message_id", "by", "envelope_id"]
 
 
 def test_headers_from_pairs_equals_constructor() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import itertools
+import operator
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -41,8 +42,11 @@ _FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*)
 # RFC 5322 §3.6.8 ftext (printable US-ASCII except ":"), then the colon.
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 # RFC 2045 §5.1 token characters for type/subtype (lenient: anything but
-# white space, tspecials that cannot occur in a real type, and controls).
-_MEDIA_TYPE = re.compile(r"[^\s()<>@,;:\\\"/\[\]?=]+/[^\s()<>@,;:\\\"/\[\]?=]+\Z")
+# white space, tspecials that cannot occur in a real type, and controls,
+# DEL included: a type is quoted as is in defect messages).
+_MEDIA_TYPE = re.compile(
+    r"[^\s()<>@,;:\\\"/\[\]?=\x00-\x1f\x7f]+/[^\s()<>@,;:\\\"/\[\]?=\x00-\x1f\x7f]+\Z"
+)
 # One parameter: name, "=", then a quoted-string (possibly unterminated,
 # as broken generators leave them) or everything up to the next ";".
 _PARAM = re.compile(
@@ -140,6 +144,9 @@ class Part(NamedTuple):
 # tuple.__new__ builds a named tuple in C; calling the class runs a
 # Python-level __new__, several times slower (one per part and field).
 _new = tuple.__new__
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
+_repeat = itertools.repeat
 
 
 class Budget:
@@ -353,6 +360,13 @@ def _unfold(value: str) -> str:
     return value.strip(" \t\r")
 
 
+def _unfold_all(rows: list[tuple[str, ...]]) -> Iterator[str]:
+    """:func:`_unfold` on the value (second item) of each ``findall`` row, run in C."""
+    values = map(str.replace, map(_SECOND, rows), _repeat("\r\n"), _repeat(""))
+    values = map(str.replace, values, _repeat("\n"), _repeat(""))
+    return map(str.strip, values, _repeat(" \t\r"))
+
+
 def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
     """The first value of each field that *names* matches, keyed by lower-cased name.
 
@@ -360,13 +374,11 @@ def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
     C-level ``findall`` over the block instead of one :func:`find_field`
     per name (a report's own Message-ID, Date, From, Subject ...).
     """
-    found: dict[str, str] = {}
-    if part.head:
-        for name, value in names.findall("\n" + part.head):
-            key = name.lower()
-            if key not in found:
-                found[key] = _unfold(value)
-    return found
+    if not part.head:
+        return {}
+    # Reversed, so that the first field of each name is the one dict() keeps.
+    rows = names.findall("\n" + part.head)[::-1]
+    return dict(zip(map(str.lower, map(_FIRST, rows)), _unfold_all(rows), strict=True))
 
 
 def field_pattern(*names: str) -> re.Pattern[str]:
@@ -677,42 +689,46 @@ def make_part(
 ) -> Part:
     """Read the header block of the entity at ``buf[start:end]``.
 
-    :func:`_read_head` and :func:`_header_block_end` written out in one
-    function (same rules, same bounds): one of these runs for every part
-    visited, and the calls were a third of its cost.
+    The usual block (header fields, then an empty line within
+    ``max_header_bytes``) is read here in a few C-level steps: one of
+    these runs for every part visited.  Anything else goes through
+    :func:`_read_head`, which has the same rules and raises on the bounds.
     """
-    if depth > limits.max_depth:
-        _check_depth(depth, limits)
-    if _FIELD_LINE.match(buf, start, end) is None:
-        _, body_start = _read_head(buf, start, end, limits)  # no header fields
-        return _new(Part, (buf, body_start, end, "", default, {}, depth, False))
-    # The end of the block: the first empty line (RFC 5322 §2.1), LF or
-    # CRLF, looked for no further than max_header_bytes ahead.
     max_bytes = limits.max_header_bytes
-    stop = min(start + max_bytes + 3, end)
-    blank = _BLANK_LINE.search(buf, start, stop)
-    if blank is None:
-        if stop < end:
-            raise _limit(f"a header block longer than {max_bytes} bytes")
-        block = buf[start:end]
-        body_start = end
-    else:
-        sep = blank.start()
-        if sep - start > max_bytes:
-            raise _limit(f"a header block longer than {max_bytes} bytes")
-        block = buf[start : sep + 1]
-        body_start = blank.end()
-    # RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
-    # text, kept octet for octet as Latin-1.  CRLF stays: a CR ends each
-    # value and is stripped with it (_unfold).
+    # The end of the block: the first empty line (RFC 5322 §2.1), LF or CRLF.
+    blank = _BLANK_LINE.search(buf, start, min(start + max_bytes + 3, end))
+    if (
+        blank is None
+        or blank.start() - start > max_bytes
+        or depth > limits.max_depth
+        or _FIELD_LINE.match(buf, start, end) is None
+    ):
+        _check_depth(depth, limits)
+        head, body_start = _read_head(buf, start, end, limits)
+        return _typed_part(
+            buf, body_start, end, head, depth=depth, problems=problems, default=default
+        )
     try:
-        head = block.decode("utf-8").rstrip("\r\n")
+        head = buf[start : blank.start()].decode("utf-8").rstrip("\r")
     except UnicodeDecodeError:
-        head = block.decode("latin-1").rstrip("\r\n")
-    size = len(head)
-    if size >= 3 * limits.max_header_fields or size > limits.max_line_bytes:
+        head = buf[start : blank.start()].decode("latin-1").rstrip("\r")
+    if len(head) >= 3 * limits.max_header_fields or len(head) > limits.max_line_bytes:
         _check_head(head, limits)
-    found = _CONTENT_TYPE.search("\n" + head)
+    return _typed_part(buf, blank.end(), end, head, depth=depth, problems=problems, default=default)
+
+
+def _typed_part(
+    buf: bytes,
+    body_start: int,
+    end: int,
+    head: str,
+    *,
+    depth: int,
+    problems: Problems,
+    default: str,
+) -> Part:
+    """The :class:`Part` whose header block is *head*, its Content-Type read."""
+    found = _CONTENT_TYPE.search("\n" + head) if head else None
     if found is None:
         return _new(Part, (buf, body_start, end, head, default, {}, depth, False))
     value = found.group(2)
@@ -721,8 +737,7 @@ def make_part(
     known = _CONTENT_TYPES.get((value, default))
     if known is None:
         known = parse_content_type(value, problems, default=default)
-    media, params, explicit = known
-    return _new(Part, (buf, body_start, end, head, media, params, depth, explicit))
+    return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
 
 
 # The first Content-Type field and its folds; see field_pattern.
@@ -857,44 +872,49 @@ def _strict_spans(
     """
     marker = b"\n--" + boundary
     width = len(marker)
+    find, tail_at, max_parts = buf.find, _DELIMITER_TAIL.match, limits.max_parts
+    # The first delimiter line; what comes before it is the preamble, dropped.
     if buf.startswith(marker[1:], start):
-        pos = start - 1  # a delimiter on the very first line: no LF before it
+        line = start  # on the very first line: no LF before it
     else:
-        pos = buf.find(marker, max(start - 1, 0), end)
-        if pos == -1:
+        line = find(marker, max(start - 1, 0), end) + 1
+        if not line:
             return [], 0, False
+    misses = 0
+    while (tail := tail_at(buf, line + width - 1, end)) is None:
+        misses = _miss(misses, max_parts)
+        line = find(marker, line + width - 1, end) + 1
+        if not line:
+            return [], 0, False
+    pos = line - 1  # from here on, the LF that each delimiter line follows
+    if tail.group(1) is not None:
+        return [], 0, True  # a close-delimiter first: no parts
     spans: list[tuple[int, int]] = []
-    tail_at = _DELIMITER_TAIL.match
-    max_parts = limits.max_parts
-    body = -1  # where the current part's body starts; -1 before the first delimiter
-    count = misses = 0
-    while True:
+    body = tail.end()  # where the current part's body starts
+    while (pos := find(marker, pos + width, end)) != -1:
         tail = tail_at(buf, pos + width, end)
         if tail is None:
-            misses += 1
-            if misses > max_parts:
-                raise _limit(f"more than {max_parts} lines that look like delimiters")
-        else:
-            if body != -1:
-                # The CRLF (or LF) before the delimiter line is the delimiter's.
-                cut = pos - 1 if pos > body and buf[pos - 1] == 0x0D else pos
-                spans.append((body, cut if cut > body else body))
-            if tail.group(1) is not None:
-                return spans, count, True
-            body = tail.end()
-            count += 1
-            if count > max_parts:
-                return spans, count, False  # Budget.count refuses it
-        pos = buf.find(marker, pos + width, end)
-        if pos == -1:
-            break
-    if body == -1:
-        return [], 0, False  # only lines that extend the boundary
+            misses = _miss(misses, max_parts)
+            continue
+        # The CRLF (or LF) before the delimiter line is the delimiter's.
+        # (An empty part: the LF that ends one delimiter line starts the next.)
+        spans.append((body, (pos - 1 if buf[pos - 1] == 0x0D else pos) if pos > body else body))
+        if tail.group(1) is not None:
+            return spans, len(spans), True
+        if len(spans) >= max_parts:
+            return spans, len(spans) + 1, False  # Budget.count refuses it
+        body = tail.end()
     # No close-delimiter: the last part runs to the end (its final CR dropped,
     # as before a delimiter).
-    cut = end - 1 if end > body and buf[end - 1] == 0x0D else end
-    spans.append((body, cut if cut > body else body))
-    return spans, count, False
+    spans.append((body, end - 1 if end > body and buf[end - 1] == 0x0D else end))
+    return spans, len(spans), False
+
+
+def _miss(misses: int, max_parts: int) -> int:
+    """One more line that begins like a delimiter but is not one, against ``max_parts``."""
+    if misses >= max_parts:
+        raise _limit(f"more than {max_parts} lines that look like delimiters")
+    return misses + 1
 
 
 def _indented(boundary: bytes) -> re.Pattern[bytes]:
@@ -1097,7 +1117,7 @@ def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
     return make_part(buf, start, end, depth=part.depth + 1, problems=problems, limits=limits)
 
 
-def headers_only(part: Part, problems: Problems, limits: Limits) -> list[tuple[str, str]]:
+def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[str, str], ...]:
     """The header fields carried by a returned-original part, never its body.
 
     For message/* the nested message's header block; for text/rfc822-headers
@@ -1122,23 +1142,16 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> list[tuple[s
     return split_pairs(head, problems, limits)
 
 
-def split_pairs(head: str, problems: Problems, limits: Limits) -> list[tuple[str, str]]:
+def split_pairs(head: str, problems: Problems, limits: Limits) -> tuple[tuple[str, str], ...]:
     """``(name, value)`` for every field of *head*: :func:`split_fields` without line numbers.
 
-    The returned original often has dozens of long ``Received`` fields;
-    one comprehension over ``findall`` keeps them cheap.
+    The returned original often has dozens of long ``Received`` fields:
+    after one ``findall``, each step (the check for junk lines, unfolding,
+    stripping) is a ``map`` run in C over all of them.
     """
     rows = _FIELD.findall(head)
-    if "" in [row[0] for row in rows]:
-        return [(f.name, f.value) for f in split_fields(head, problems, limits)]
+    if not all(map(_FIRST, rows)):  # a line that is not a field: the careful reader
+        return tuple((f.name, f.value) for f in split_fields(head, problems, limits))
     if len(rows) > limits.max_header_fields:
         raise _limit(f"more than {limits.max_header_fields} header fields in one block")
-    return [
-        (
-            name,
-            (value.replace("\r\n", "").replace("\n", "") if "\n" in value else value).strip(
-                " \t\r"
-            ),
-        )
-        for name, value, _ in rows
-    ]
+    return tuple(zip(map(_FIRST, rows), _unfold_all(rows), strict=True))

@@ -470,6 +470,22 @@ def _address_field(type_: str, address: str) -> AddressField:
     return field
 
 
+_SET_REF_ID = _setter(MessageRef, "message_id")
+_SET_REF_BY = _setter(MessageRef, "by")
+_SET_REF_ENVELOPE = _setter(MessageRef, "envelope_id")
+
+
+def _message_ref(
+    message_id: str | None, by: RefSource, envelope_id: str | None = None
+) -> MessageRef:
+    """``MessageRef(message_id, by, envelope_id)``, built without ``__init__``."""
+    ref: MessageRef = _new_object(MessageRef)
+    _SET_REF_ID(ref, message_id)
+    _SET_REF_BY(ref, by)
+    _SET_REF_ENVELOPE(ref, envelope_id)
+    return ref
+
+
 def _dsn_recipient(values: Mapping[str, Any], extension_fields: Headers) -> DSNRecipient:
     """``DSNRecipient(**values, extension_fields=extension_fields)``, built without ``__init__``.
 

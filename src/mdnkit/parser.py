@@ -33,6 +33,7 @@ from ._mdn import mdn_values
 from .errors import ParseError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
 from .model import DSN, MDN, Headers, MessageRef, RefSource, _dsn, _mdn
+from .model import _message_ref as _ref
 
 __all__ = ["parse", "parse_all", "parse_disposition"]
 
@@ -483,7 +484,7 @@ def _original_headers(item: _Found, problems: Problems, limits: Limits) -> Heade
     elif part.content_type not in _ORIGINAL_TYPES:
         return None
     # headers_only builds (str, str) pairs from text: nothing for Headers to convert.
-    return Headers._from_pairs(tuple(_mime.headers_only(part, problems, limits)))
+    return Headers._from_pairs(_mime.headers_only(part, problems, limits))
 
 
 def _message_ref(
@@ -506,28 +507,28 @@ def _message_ref(
     5. a DSN's Original-Envelope-Id (RFC 3464 §2.2.1), with no message id.
     """
     if isinstance(original_message_id, str) and original_message_id:
-        return MessageRef(_ids.canonical(original_message_id), RefSource.ORIGINAL_MESSAGE_ID)
+        return _ref(_ids.canonical(original_message_id), RefSource.ORIGINAL_MESSAGE_ID)
     if isinstance(original, Headers):
         value = original.get("message-id")
         if value:
             found = _msg_id(value, problems, "Message-ID")
             if found:
-                return MessageRef(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL)
+                return _ref(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL)
     in_reply_to = own.get("in-reply-to")
     if in_reply_to:
         ids = _ANGLE_ID.findall(in_reply_to)
         found = _msg_id(ids[0] if ids else in_reply_to, problems, "In-Reply-To")
         if found:
-            return MessageRef(_ids.canonical(found), RefSource.IN_REPLY_TO)
+            return _ref(_ids.canonical(found), RefSource.IN_REPLY_TO)
     references = own.get("references")
     if references:
         ids = _ANGLE_ID.findall(references)
         last = ids[-1] if ids else (references.split() or [""])[-1]
         found = _msg_id(last, problems, "References") if last else None
         if found:
-            return MessageRef(_ids.canonical(found), RefSource.REFERENCES)
+            return _ref(_ids.canonical(found), RefSource.REFERENCES)
     if isinstance(envelope_id, str) and envelope_id:
-        return MessageRef(None, RefSource.ENVELOPE_ID, envelope_id=envelope_id)
+        return _ref(None, RefSource.ENVELOPE_ID, envelope_id)
     return None
 
 
