@@ -42,6 +42,9 @@ from ._schema import APPLICATION_ID, MIGRATIONS
 
 __all__ = ["SQLiteStore"]
 
+# What a damaged file raises: sqlite3's own errors, and UnicodeDecodeError for
+# a stored text value whose bytes are no longer UTF-8 (one flipped bit does it).
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 _PAGE = 500  # rows fetched per query when iterating: no read transaction stays open long
 _RETRIES = 50  # attempts at BEGIN IMMEDIATE beyond the busy timeout
 # Rows per multi-row INSERT in add_events: one statement, one sqlite3_step
@@ -158,7 +161,7 @@ class SQLiteStore:
     def _run(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
         try:
             return _Cursor(self._conn().execute(sql, params), self.path)
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
 
     def _write(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
@@ -385,13 +388,13 @@ class _Cursor:
     def fetchone(self) -> Any:
         try:
             return self._cursor.fetchone()
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise StoreError(f"{self._path}: {exc}") from exc
 
     def fetchall(self) -> list[Any]:
         try:
             return self._cursor.fetchall()
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise StoreError(f"{self._path}: {exc}") from exc
 
 
@@ -483,7 +486,7 @@ def _check_ours(conn: sqlite3.Connection, path: str, latest: int) -> None:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
+    except _DB_ERRORS as exc:
         raise StoreError(
             f"{path} is not an mdnkit store (not an SQLite database, or corrupt): {exc}"
         ) from exc
