@@ -88,6 +88,8 @@ def test_headers_lookup_is_case_insensitive_and_ordered() -> None:
     assert headers.get("missing") is None
     assert headers.get("missing", "d") == "d"
     assert headers.get_all("X-A") == ("1", "2")
+    assert headers.get("x-A") == "1"  # the first of several
+    assert headers.get_all("missing") == ()
     assert list(headers) == [("Subject", "Hi"), ("X-A", "1"), ("x-a", "2")]
     assert headers[0] == ("Subject", "Hi")
     assert headers[1:] == Headers([("X-A", "1"), ("x-a", "2")])

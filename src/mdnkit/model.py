@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
@@ -233,6 +235,10 @@ class Diagnostic:
         return f"{self.type}; {self.text}"
 
 
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
+
+
 class Headers(Sequence[tuple[str, str]]):
     """An immutable, ordered list of ``(name, value)`` header fields.
 
@@ -284,16 +290,19 @@ class Headers(Sequence[tuple[str, str]]):
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of *name*, or *default*."""
-        key = name.lower()
-        for field_name, value in self._fields:
-            if field_name.lower() == key:
-                return value
-        return default
+        # Names lower-cased by map() in C, then one C-level search.
+        try:
+            return self._fields[self._lowered_names().index(name.lower())][1]
+        except ValueError:
+            return default
 
     def get_all(self, name: str) -> tuple[str, ...]:
         """Every value of *name*, in order."""
-        key = name.lower()
-        return tuple(v for n, v in self._fields if n.lower() == key)
+        wanted = map(name.lower().__eq__, self._lowered_names())
+        return tuple(itertools.compress(map(_SECOND, self._fields), wanted))
+
+    def _lowered_names(self) -> list[str]:
+        return list(map(str.lower, map(_FIRST, self._fields)))
 
 
 # ---------------------------------------------------------------------------
