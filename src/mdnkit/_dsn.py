@@ -177,8 +177,8 @@ def _regroup(
             )
     recipients: list[_Group] = []
     for group in rest:
-        names = group[1]
-        if names[0] in _NAMES_RECIPIENT and len(set(names)) == len(names):
+        group_names = group[1]
+        if group_names[0] in _NAMES_RECIPIENT and len(set(group_names)) == len(group_names):
             # The usual group, told by two C-level tests: it starts with its
             # recipient (so it continues no other) and has no field twice
             # (so it holds one recipient).
@@ -197,8 +197,8 @@ def _regroup(
                     f"{line}, has no Final-Recipient before it); read as one group",
                     field=name,
                 )
-                fields, names = recipients[-1]
-                recipients[-1] = (fields + part[0], names + part[1])
+                fields, field_names = recipients[-1]
+                recipients[-1] = (fields + part[0], field_names + part[1])
                 continue
             recipients.append(part)
             if len(recipients) > limits.max_recipients:

@@ -822,15 +822,16 @@ _PLAIN_TYPED = re.compile(r"[ \t]*([A-Za-z0-9][A-Za-z0-9.+_-]*)[ \t]*;(.*)\Z", r
 _PLAIN_MAILBOX = re.compile(r'[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z')
 # _PLAIN_TYPED with the type rfc822 (any case) then _PLAIN_MAILBOX in
 # printable ASCII only (a class of ranges is a bitmap test per character,
-# where "not white space" asks for the Unicode category of each one; a
-# mailbox outside it is read by those two), or with the type dns.
-_PLAIN_USUAL = re.compile(
-    r"[ \t]*(?:[Rr][Ff][Cc]822[ \t]*;[ \t]*"
+# where "not white space" asks for the Unicode category of each one); a
+# mailbox outside it is read by those two.
+_PLAIN_RFC822 = re.compile(
+    r"[ \t]*[Rr][Ff][Cc]822[ \t]*;[ \t]*"
     r"([\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+"
-    r"@[\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+)[ \t]*"
-    r"|[Dd][Nn][Ss][ \t]*;(.*))\Z",
-    re.DOTALL,
+    r"@[\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+)[ \t]*\Z"
 )
+# The usual spellings of the dns type with nothing before the ';': the
+# rest of the value, stripped, is the address (_PLAIN_TYPED's reading).
+_DNS_TYPE = ("dns;", "DNS;")
 # RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
@@ -862,14 +863,12 @@ def parse_address_field(
 
 def read_address(value: str, field: str, problems: Problems, limits: Limits) -> AddressField | None:
     """:func:`parse_address_field` with positional arguments, for the report readers."""
-    plain = _PLAIN_USUAL.match(value)
-    if plain is not None:
-        # "rfc822; a@b" and "dns; mx.example", the most common values, in
-        # one match: what the _PLAIN_TYPED reading below gives them.
-        mailbox, host = plain.groups()
-        if mailbox is not None:
-            return _address_field("rfc822", mailbox)
-        host = host.strip()
+    # The most common values first, read as _PLAIN_TYPED below reads them.
+    plain = _PLAIN_RFC822.match(value)
+    if plain is not None:  # "rfc822; a@b", in one match
+        return _address_field("rfc822", plain.group(1))
+    if value.startswith(_DNS_TYPE):  # "dns; mx.example" (Reporting-MTA, Remote-MTA)
+        host = value[4:].strip()
         if host:
             return _address_field("dns", host)
     plain = _PLAIN_TYPED.match(value)
