@@ -384,7 +384,7 @@ def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
 def field_pattern(*names: str) -> re.Pattern[str]:
     """A pattern for :func:`find_fields`: any of *names* (any case) at a line start.
 
-    Searched in ``"\n" + head``.  The literal line break first lets the
+    Searched in ``"\\n" + head``.  The literal line break first lets the
     regex engine jump from line start to line start; a pattern compiled
     with ``re.IGNORECASE`` as a whole has no literal prefix and tries
     every offset (twenty times slower on a long header block).  The
