@@ -37,14 +37,14 @@ from .model import _message_ref as _ref
 
 __all__ = ["parse", "parse_all", "parse_disposition"]
 
-# Report media types (RFC 8098 §3.1, RFC 3464 §2.1, RFC 6533 §5-§6) ->
-# (kind, UTF-8 form).  RFC 6533 §4.4: a global form under report-type
-# delivery-status (or disposition-notification) is the same report.
 # Media types that may hold a report: a multipart, or a message/* to open.
 _CONTAINERS = ("multipart/", "message/")
 _MESSAGE_TYPES = _mime.MESSAGE_TYPES
 # tuple.__new__ builds a named tuple in C (the class call runs Python code).
 _new = tuple.__new__
+# Report media types (RFC 8098 §3.1, RFC 3464 §2.1, RFC 6533 §5-§6) ->
+# (kind, UTF-8 form).  RFC 6533 §4.4: a global form under report-type
+# delivery-status (or disposition-notification) is the same report.
 _REPORT_TYPES = {
     "message/disposition-notification": ("mdn", False),
     "message/global-disposition-notification": ("mdn", True),
@@ -60,13 +60,13 @@ _BOGUS_ORIGINAL = "message/rfc822-headers"
 _ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multipart/mixed"))
 _ANGLE_ID = re.compile(r"<[^<>]*>")
 # The report message's own fields that a report carries (RFC 5322 §3.6),
-# found in one scan of its lower-cased header block.
+# found in one scan of its header block.
 _REPORT_HEADERS = _mime.field_pattern(
     "message-id", "date", "from", "subject", "in-reply-to", "references"
 )
-# A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs.
 # A header line that is a Content-* field (RFC 2045 §9 names them), any case.
 _CONTENT_FIELD = re.compile(r"[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[!-9;-~]*[ \t]*:")
+# A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs.
 _PLAIN_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
 
 
