@@ -367,7 +367,7 @@ def test_reader_tables_cover_the_rfc_fields() -> None:
 
 
 def test_diagnostic_fast_constructor_builds_the_dataclass() -> None:
-    from mdnkit._dsn import _diagnostic
+    from mdnkit.model import _diagnostic
 
     built = _diagnostic("smtp", "550 5.1.1 unknown")
     assert built == Diagnostic(type="smtp", text="550 5.1.1 unknown")

@@ -235,7 +235,7 @@ def test_any_status_text_gives_a_value_or_none(value: str) -> None:
 
 @pytest.mark.parametrize("comment", [None, "permanent failure"])
 def test_status_code_fast_constructor_builds_the_dataclass(comment: str | None) -> None:
-    from mdnkit.statuscodes import _status_code
+    from mdnkit.model import _status_code
 
     built = _status_code("5.1.1", comment)
     expected = StatusCode(code="5.1.1", comment=comment)

@@ -55,12 +55,12 @@ from .model import (
     DSNAction,
     DSNRecipient,
     StatusCode,
+    _diagnostic,
     _dsn_recipient,
-    _new_object,
-    _setter,
+    _status_code,
 )
 from .statuscodes import _WELL_FORMED as _STATUS
-from .statuscodes import _status_code, parse_status
+from .statuscodes import parse_status
 
 # RFC 3464 §2.2: fields that describe the message (each at most once).
 _PER_MESSAGE = frozenset(
@@ -531,18 +531,6 @@ def _read_diagnostic(value: str, field: str, problems: Problems, limits: Limits)
         )
         return _diagnostic("", joined)
     return _diagnostic(kind.strip(), text.strip())
-
-
-_SET_DIAGNOSTIC_TYPE = _setter(Diagnostic, "type")
-_SET_DIAGNOSTIC_TEXT = _setter(Diagnostic, "text")
-
-
-def _diagnostic(type_: str, text: str) -> Diagnostic:
-    """``Diagnostic(type=type_, text=text)``, built without ``__init__`` (as model's helpers)."""
-    diagnostic: Diagnostic = _new_object(Diagnostic)
-    _SET_DIAGNOSTIC_TYPE(diagnostic, type_)
-    _SET_DIAGNOSTIC_TEXT(diagnostic, text)
-    return diagnostic
 
 
 # ---------------------------------------------------------------------------

@@ -479,6 +479,32 @@ def _address_field(type_: str, address: str) -> AddressField:
     return field
 
 
+_SET_STATUS_CODE = _setter(StatusCode, "code")
+_SET_STATUS_COMMENT = _setter(StatusCode, "comment")
+_SET_STATUS_VALID = _setter(StatusCode, "valid")
+
+
+def _status_code(code: str, comment: str | None = None) -> StatusCode:
+    """``StatusCode(code, comment)`` for a well-formed code, built without ``__init__``."""
+    status: StatusCode = _new_object(StatusCode)
+    _SET_STATUS_CODE(status, code)
+    _SET_STATUS_COMMENT(status, comment)
+    _SET_STATUS_VALID(status, True)
+    return status
+
+
+_SET_DIAGNOSTIC_TYPE = _setter(Diagnostic, "type")
+_SET_DIAGNOSTIC_TEXT = _setter(Diagnostic, "text")
+
+
+def _diagnostic(type_: str, text: str) -> Diagnostic:
+    """``Diagnostic(type=type_, text=text)``, built without ``__init__``."""
+    diagnostic: Diagnostic = _new_object(Diagnostic)
+    _SET_DIAGNOSTIC_TYPE(diagnostic, type_)
+    _SET_DIAGNOSTIC_TEXT(diagnostic, text)
+    return diagnostic
+
+
 _SET_REF_ID = _setter(MessageRef, "message_id")
 _SET_REF_BY = _setter(MessageRef, "by")
 _SET_REF_ENVELOPE = _setter(MessageRef, "envelope_id")

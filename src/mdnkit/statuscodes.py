@@ -28,7 +28,7 @@ from types import MappingProxyType
 from ._defects import Problems
 from ._grammar import strip_comments
 from .limits import DEFAULT_LIMITS, Limits
-from .model import StatusCode, _new_object, _setter
+from .model import StatusCode, _status_code
 
 __all__ = [
     "CLASSES",
@@ -312,23 +312,6 @@ def describe(code: str) -> str | None:
     if subject in SUBJECTS:
         return f"{CLASSES[klass]}: {SUBJECTS[subject]}"
     return CLASSES[klass]
-
-
-_SET_CODE = _setter(StatusCode, "code")
-_SET_COMMENT = _setter(StatusCode, "comment")
-_SET_VALID = _setter(StatusCode, "valid")
-
-
-def _status_code(code: str, comment: str | None = None) -> StatusCode:
-    """``StatusCode(code=code, comment=comment)``, built without ``__init__`` (as model's helpers).
-
-    For the well-formed codes every DSN recipient has.
-    """
-    status: StatusCode = _new_object(StatusCode)
-    _SET_CODE(status, code)
-    _SET_COMMENT(status, comment)
-    _SET_VALID(status, True)
-    return status
 
 
 def parse_status(
