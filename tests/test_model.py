@@ -251,6 +251,8 @@ def test_fast_constructors_cover_every_field() -> None:
     ]
     assert [f.name for f in dataclasses.fields(AddressField)] == ["type", "address"]
     assert [f.name for f in dataclasses.fields(MessageRef)] == ["message_id", "by", "envelope_id"]
+    assert [f.name for f in dataclasses.fields(StatusCode)] == ["code", "comment", "valid"]
+    assert [f.name for f in dataclasses.fields(Diagnostic)] == ["type", "text"]
 
 
 def test_headers_from_pairs_equals_constructor() -> None:
