@@ -109,6 +109,23 @@ def test_header_block(text: bytes, fields: list[tuple[str, str, int]], body: byt
     assert (got_fields, got_body, defects) == (fields, body, ())
 
 
+@pytest.mark.parametrize(
+    ("text", "head", "body"),
+    [
+        (b"A: 1\n\nbody", "A: 1", b"body"),
+        (b"A: 1\r\n\r\nbody", "A: 1", b"body"),
+        # The first empty line ends the block, whichever line end it has.
+        (b"A: 1\r\nB: 2\n\n\r\nbody", "A: 1\r\nB: 2", b"\r\nbody"),
+        (b"A: 1\n\r\n\nbody", "A: 1", b"\nbody"),
+        (b"A: 1\r\r\n\r\nbody", "A: 1", b"body"),
+    ],
+)
+def test_header_block_ends_at_the_first_empty_line(text: bytes, head: str, body: bytes) -> None:
+    part = _mime.make_part(text, 0, len(text), depth=0, problems=Problems(), limits=DEFAULT_LIMITS)
+    assert (part.head, part.raw_body()) == (head, body)
+    assert _mime._read_head(text, 0, len(text), DEFAULT_LIMITS) == (head, len(text) - len(body))
+
+
 def test_malformed_header_line_is_recorded_and_skipped() -> None:
     got_fields, body, defects = fields_of(b"To: a\nthis line has no colon\nFrom: b\n\nx")
     assert (got_fields, body) == ([("To", "a", 1), ("From", "b", 3)], b"x")
