@@ -246,43 +246,17 @@ def _flatten(msg: object) -> bytes:
 # Header blocks
 
 
-def _header_block_end(buf: bytes, start: int, end: int, limits: Limits) -> tuple[int, int]:
-    """(end of the header block, start of the body) for a block at *start*.
-
-    The block ends at the first empty line (RFC 5322 §2.1), LF or CRLF.
-    The search never looks further than ``max_header_bytes`` ahead, so an
-    endless header costs at most that much scanning.
-    """
-    stop = min(end, start + limits.max_header_bytes + 3)
-    blank = _BLANK_LINE.search(buf, start, stop)
-    if blank is None:
-        if stop < end:
-            raise _limit(f"a header block longer than {limits.max_header_bytes} bytes")
-        return end, end
-    sep = blank.start()
-    if sep - start > limits.max_header_bytes:
-        raise _limit(f"a header block longer than {limits.max_header_bytes} bytes")
-    return sep + 1, blank.end()
-
-
-def _decode_header_bytes(block: bytes) -> str:
-    # RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
-    # text, kept octet for octet as Latin-1 rather than replaced.
-    try:
-        return block.decode("utf-8")
-    except UnicodeDecodeError:
-        return block.decode("latin-1")
-
-
 def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, int]:
     """The header block at *start* as text, and the body start.
 
-    RFC 2046 §5.1.1: a part with no header fields starts with a blank
-    line.  A part whose first line is not a field at all (a generator
-    that forgot the blank line) is read as having none, so its text is
-    not lost into a header block.  Field count and field length are
-    checked here with C-level counts; the header size by
-    :func:`_header_block_end`.
+    The block ends at the first empty line (RFC 5322 §2.1), LF or CRLF,
+    looked for with one C-level search no further than
+    ``max_header_bytes`` ahead, so an endless header costs at most that
+    much scanning.  RFC 2046 §5.1.1: a part with no header fields starts
+    with a blank line.  A part whose first line is not a field at all (a
+    generator that forgot the blank line) is read as having none, so its
+    text is not lost into a header block.  Field count and field length
+    are checked with C-level counts.  One of these runs for every part.
     """
     if _FIELD_LINE.match(buf, start, end) is None:
         if buf.startswith(b"\n", start, end):
@@ -290,9 +264,24 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
         if buf.startswith(b"\r\n", start, end):
             return "", start + 2
         return "", min(start, end)
-    block_end, body_start = _header_block_end(buf, start, end, limits)
-    # CRLF stays: a CR ends each value and is stripped with it (_unfold).
-    head = _decode_header_bytes(buf[start:block_end]).rstrip("\r\n")
+    max_bytes = limits.max_header_bytes
+    stop = min(start + max_bytes + 3, end)
+    blank = _BLANK_LINE.search(buf, start, stop)
+    if blank is None:
+        if stop < end:
+            raise _limit(f"a header block longer than {max_bytes} bytes")
+        block, body_start = buf[start:end], end
+    else:
+        if blank.start() - start > max_bytes:
+            raise _limit(f"a header block longer than {max_bytes} bytes")
+        block, body_start = buf[start : blank.start()], blank.end()
+    # RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
+    # text, kept octet for octet as Latin-1 rather than replaced.  CRLF
+    # stays: a CR ends each value and is stripped with it (_unfold).
+    try:
+        head = block.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        head = block.decode("latin-1").rstrip("\r\n")
     _check_head(head, limits)
     return head, body_start
 
@@ -687,47 +676,10 @@ def make_part(
     limits: Limits,
     default: str = "text/plain",
 ) -> Part:
-    """Read the header block of the entity at ``buf[start:end]``.
-
-    The usual block (header fields, then an empty line within
-    ``max_header_bytes``) is read here in a few C-level steps: one of
-    these runs for every part visited.  Anything else goes through
-    :func:`_read_head`, which has the same rules and raises on the bounds.
-    """
-    max_bytes = limits.max_header_bytes
-    # The end of the block: the first empty line (RFC 5322 §2.1), LF or CRLF.
-    blank = _BLANK_LINE.search(buf, start, min(start + max_bytes + 3, end))
-    if (
-        blank is None
-        or blank.start() - start > max_bytes
-        or depth > limits.max_depth
-        or _FIELD_LINE.match(buf, start, end) is None
-    ):
+    """The entity at ``buf[start:end]``: its header block read, its Content-Type parsed."""
+    if depth > limits.max_depth:
         _check_depth(depth, limits)
-        head, body_start = _read_head(buf, start, end, limits)
-        return _typed_part(
-            buf, body_start, end, head, depth=depth, problems=problems, default=default
-        )
-    try:
-        head = buf[start : blank.start()].decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError:
-        head = buf[start : blank.start()].decode("latin-1").rstrip("\r")
-    if len(head) >= 3 * limits.max_header_fields or len(head) > limits.max_line_bytes:
-        _check_head(head, limits)
-    return _typed_part(buf, blank.end(), end, head, depth=depth, problems=problems, default=default)
-
-
-def _typed_part(
-    buf: bytes,
-    body_start: int,
-    end: int,
-    head: str,
-    *,
-    depth: int,
-    problems: Problems,
-    default: str,
-) -> Part:
-    """The :class:`Part` whose header block is *head*, its Content-Type read."""
+    head, body_start = _read_head(buf, start, end, limits)
     found = _CONTENT_TYPE.search("\n" + head) if head else None
     if found is None:
         return _new(Part, (buf, body_start, end, head, default, {}, depth, False))
