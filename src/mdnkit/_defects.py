@@ -63,7 +63,9 @@ class Problems:
         return [e.code for e in self._errors]
 
     def defects(self) -> tuple[Defect, ...]:
-        found = tuple(Defect(e.code, e.message, e.field) for e in self._errors)
+        if not self._errors and not self.dropped:
+            return ()  # the usual case
+        found = tuple([Defect(e.code, e.message, e.field) for e in self._errors])
         if self.dropped:
             found += (
                 Defect("too-many-defects", f"{self.dropped} further problems were not recorded"),
