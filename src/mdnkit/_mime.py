@@ -26,7 +26,8 @@ import itertools
 import operator
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import NamedTuple
 
 from ._defects import Problems
@@ -146,6 +147,7 @@ class Part(NamedTuple):
 _new = tuple.__new__
 _FIRST = operator.itemgetter(0)
 _SECOND = operator.itemgetter(1)
+_MEDIA = operator.attrgetter("content_type")
 _repeat = itertools.repeat
 
 
@@ -155,17 +157,20 @@ class Budget:
     __slots__ = ("limits", "parts")
 
     def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.parts = 0
+        self.limits, self.parts = limits, 0
 
     def count(self, n: int = 1) -> None:
         self.parts += n
         if self.parts > self.limits.max_parts:
-            raise _limit(f"more than {self.limits.max_parts} MIME parts")
+            raise _too_many_parts(self.limits)
 
 
 def _limit(what: str) -> ParseError:
     return ParseError(f"The message has {what}; refused.", code="limit-exceeded")
+
+
+def _too_many_parts(limits: Limits) -> ParseError:
+    return _limit(f"more than {limits.max_parts} MIME parts")
 
 
 def _check_depth(depth: int, limits: Limits) -> None:
@@ -259,11 +264,30 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     are checked with C-level counts.  One of these runs for every part.
     """
     if _FIELD_LINE.match(buf, start, end) is None:
-        if buf.startswith(b"\n", start, end):
-            return "", start + 1
-        if buf.startswith(b"\r\n", start, end):
-            return "", start + 2
-        return "", min(start, end)
+        return _no_head(buf, start, end)
+    # The usual block ends within *short* bytes: too short to hold more
+    # fields or a longer field than allowed, or to pass max_header_bytes,
+    # so none of the checks of _read_long_head can fail.  A match found in
+    # this window is the first empty line of the whole block (an earlier
+    # one would lie in the window too).
+    short = min(3 * limits.max_header_fields, limits.max_line_bytes, limits.max_header_bytes)
+    blank = _BLANK_LINE.search(buf, start, min(start + short + 1, end))
+    if blank is None:
+        return _read_long_head(buf, start, end, limits)
+    return _head_text(buf[start : blank.start()]), blank.end()
+
+
+def _no_head(buf: bytes, start: int, end: int) -> tuple[str, int]:
+    """A part whose first line is not a field: no header block (see :func:`_read_head`)."""
+    if buf.startswith(b"\n", start, end):
+        return "", start + 1
+    if buf.startswith(b"\r\n", start, end):
+        return "", start + 2
+    return "", min(start, end)
+
+
+def _read_long_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, int]:
+    """:func:`_read_head` for a block that does not end within its short window: all bounds checked."""
     max_bytes = limits.max_header_bytes
     stop = min(start + max_bytes + 3, end)
     blank = _BLANK_LINE.search(buf, start, stop)
@@ -275,15 +299,26 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
         if blank.start() - start > max_bytes:
             raise _limit(f"a header block longer than {max_bytes} bytes")
         block, body_start = buf[start : blank.start()], blank.end()
-    # RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
-    # text, kept octet for octet as Latin-1 rather than replaced.  CRLF
-    # stays: a CR ends each value and is stripped with it (_unfold).
-    try:
-        head = block.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        head = block.decode("latin-1").rstrip("\r\n")
+    head = _head_text(block)
     _check_head(head, limits)
     return head, body_start
+
+
+def _head_text(block: bytes) -> str:
+    """A header block as text, the line break before its empty line stripped.
+
+    RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
+    text, kept octet for octet as Latin-1 rather than replaced.  CRLF
+    stays: a CR ends each value and is stripped with it (_unfold).
+    """
+    return (block.decode("ascii") if block.isascii() else _decode_8bit(block)).rstrip("\r\n")
+
+
+def _decode_8bit(block: bytes) -> str:
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        return block.decode("latin-1")
 
 
 def _check_head(head: str, limits: Limits) -> None:
@@ -344,16 +379,14 @@ def read_fields(
 
 def _unfold(value: str) -> str:
     # RFC 5322 §2.2.3: unfolding removes the line breaks, keeps the WSP.
-    if "\n" in value:
-        value = value.replace("\r\n", "").replace("\n", "")
-    return value.strip(" \t\r")
+    # (str.replace returns a one-line value as it is, at C speed.)
+    return value.replace("\r\n", "").replace("\n", "").strip(" \t\r")
 
 
 def _unfold_all(rows: list[tuple[str, ...]]) -> Iterator[str]:
     """:func:`_unfold` on the value (second item) of each ``findall`` row, run in C."""
     values = map(str.replace, map(_SECOND, rows), _repeat("\r\n"), _repeat(""))
-    values = map(str.replace, values, _repeat("\n"), _repeat(""))
-    return map(str.strip, values, _repeat(" \t\r"))
+    return map(str.strip, map(str.replace, values, _repeat("\n"), _repeat("")), _repeat(" \t\r"))
 
 
 def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
@@ -363,8 +396,6 @@ def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
     C-level ``findall`` over the block instead of one :func:`find_field`
     per name (a report's own Message-ID, Date, From, Subject ...).
     """
-    if not part.head:
-        return {}
     # Reversed, so that the first field of each name is the one dict() keeps.
     rows = names.findall("\n" + part.head)[::-1]
     return dict(zip(map(str.lower, map(_FIRST, rows)), _unfold_all(rows), strict=True))
@@ -679,13 +710,30 @@ def make_part(
     """The entity at ``buf[start:end]``: its header block read, its Content-Type parsed."""
     if depth > limits.max_depth:
         _check_depth(depth, limits)
+    return _entity(buf, depth, problems, start, end, limits=limits, default=default)
+
+
+def _entity(
+    buf: bytes,
+    depth: int,
+    problems: Problems,
+    start: int,
+    end: int,
+    *,
+    limits: Limits,
+    default: str,
+) -> Part:
+    """:func:`make_part` without the depth check, the position after what parts share.
+
+    So that ``functools.partial`` can bind all but the position: the body
+    parts of a multipart are read by ``map`` (:func:`_part_reader`), with
+    no Python loop around the calls.  A missing Content-Type reads as
+    *default* (RFC 2045 §5.2), through :func:`parse_content_type` with
+    ``None``.
+    """
     head, body_start = _read_head(buf, start, end, limits)
     found = _CONTENT_TYPE.search("\n" + head) if head else None
-    if found is None:
-        return _new(Part, (buf, body_start, end, head, default, {}, depth, False))
-    value = found.group(2)
-    # _unfold, written out: most values are one line.
-    value = _unfold(value) if "\n" in value else value.strip(" \t\r")
+    value = None if found is None else _unfold(found.group(2))
     known = _CONTENT_TYPES.get((value, default))
     if known is None:
         known = parse_content_type(value, problems, default=default)
@@ -800,8 +848,8 @@ def _multipart_by_body(root: Part, problems: Problems) -> Part | None:
 
 def _strict_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> tuple[list[tuple[int, int]], int, bool]:
-    """``(body spans, delimiter lines, closed)`` of the multipart body at *start*.
+) -> tuple[list[int], list[int], bool]:
+    """``(starts, ends, closed)`` of the body parts of the multipart body at *start*.
 
     RFC 2046 §5.1.1::
 
@@ -810,56 +858,54 @@ def _strict_spans(
         close-delimiter := delimiter "--"
         ; each followed by transport-padding (LWSP) and CRLF
 
-    A span runs from the end of one delimiter line to the line break
-    before the next (that line break belongs to the delimiter).  The
-    delimiter lines counted exclude the close-delimiter; *closed* says
-    whether one was found.  ``bytes.find`` for the fixed ``LF "--"
-    boundary`` marker scans in C (a pattern compiled per boundary costs
-    more than it saves on small reports); only lines that begin with the
-    marker are looked at here, in one loop that makes the spans as it
-    goes (one is run for every multipart visited).  Lines that begin with
-    the marker but are not delimiters (an inner boundary that extends the
-    outer one) count against ``max_parts``, so a body of such lines
-    cannot cost unbounded work.
+    A part runs from the end of one delimiter line to the line break
+    before the next (that line break belongs to the delimiter); *closed*
+    says whether a close-delimiter was found.  ``bytes.find`` for the
+    fixed ``LF "--" boundary`` marker scans in C (a pattern compiled per
+    boundary costs more than it saves on small reports); only lines that
+    begin with the marker are looked at here, in one loop (one is run for
+    every multipart visited).  Each delimiter line adds two edges, where
+    the part before it ends and where the next one starts; the preamble
+    is the first of those parts, dropped, and the parts are the edges
+    taken two by two with C-level slices.  More than ``max_parts`` parts
+    are refused.  Lines that begin with the marker but are not
+    delimiters (an inner boundary that extends the outer one) count
+    against ``max_parts`` too, so a body of such lines cannot cost
+    unbounded work.
     """
-    marker = b"\n--" + boundary
-    width = len(marker)
-    find, tail_at, max_parts = buf.find, _DELIMITER_TAIL.match, limits.max_parts
-    # The first delimiter line; what comes before it is the preamble, dropped.
-    if buf.startswith(marker[1:], start):
-        line = start  # on the very first line: no LF before it
-    else:
-        line = find(marker, max(start - 1, 0), end) + 1
-        if not line:
-            return [], 0, False
-    misses = 0
-    while (tail := tail_at(buf, line + width - 1, end)) is None:
-        misses = _miss(misses, max_parts)
-        line = find(marker, line + width - 1, end) + 1
-        if not line:
-            return [], 0, False
-    pos = line - 1  # from here on, the LF that each delimiter line follows
-    if tail.group(1) is not None:
-        return [], 0, True  # a close-delimiter first: no parts
-    spans: list[tuple[int, int]] = []
-    body = tail.end()  # where the current part's body starts
-    while (pos := find(marker, pos + width, end)) != -1:
-        tail = tail_at(buf, pos + width, end)
+    marker, width = b"\n--" + boundary, len(boundary) + 3
+    # Past this many edges, more than max_parts parts (the first delimiter
+    # line, which ends the preamble, makes none).
+    most = 2 * max(limits.max_parts, 1) + 2
+    # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...]
+    edges, misses, pos = [start], 0, max(start - 1, 0) - width
+    if buf[start - 1 : start] != b"\n" and buf.startswith(marker[1:], start):
+        # The body begins the buffer, or follows no line break, with a
+        # dash-boundary: a delimiter line with no LF before it to find.
+        tail = _DELIMITER_TAIL.match(buf, start + width - 1, end)
         if tail is None:
-            misses = _miss(misses, max_parts)
+            misses = _miss(misses, limits.max_parts)
+        elif tail.group(1) is not None:
+            return [], [], True  # a close-delimiter first: no parts
+        else:
+            edges += (start, tail.end())
+        pos = start - 1
+    while len(edges) <= most and (pos := buf.find(marker, pos + width, end)) != -1:
+        if (tail := _DELIMITER_TAIL.match(buf, pos + width, end)) is None:
+            misses = _miss(misses, limits.max_parts)
             continue
-        # The CRLF (or LF) before the delimiter line is the delimiter's.
-        # (An empty part: the LF that ends one delimiter line starts the next.)
-        spans.append((body, (pos - 1 if buf[pos - 1] == 0x0D else pos) if pos > body else body))
+        # The CRLF (or LF) before the delimiter line is the delimiter's, so
+        # the part ends one byte earlier after a CR; an empty part ends
+        # where it starts (the LF ending one delimiter line starts the next).
+        edges += (max(edges[-1], pos - (buf[pos - 1] == 0x0D)), tail.end())
         if tail.group(1) is not None:
-            return spans, len(spans), True
-        if len(spans) >= max_parts:
-            return spans, len(spans) + 1, False  # Budget.count refuses it
-        body = tail.end()
+            return edges[2:-1:2], edges[3::2], True
+    if len(edges) > most:
+        raise _too_many_parts(limits)
     # No close-delimiter: the last part runs to the end (its final CR dropped,
     # as before a delimiter).
-    spans.append((body, end - 1 if end > body and buf[end - 1] == 0x0D else end))
-    return spans, len(spans), False
+    edges.append(end - 1 if end > edges[-1] and buf[end - 1] == 0x0D else end)
+    return edges[2:-1:2], edges[3::2], False
 
 
 def _miss(misses: int, max_parts: int) -> int:
@@ -878,7 +924,7 @@ def _indented(boundary: bytes) -> re.Pattern[bytes]:
 
 def _indented_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> tuple[list[tuple[int, int]], int, bool]:
+) -> tuple[list[int], list[int], bool]:
     """:func:`_strict_spans`, also accepting white space before ``--`` boundary.
 
     The lenient second reading, run only when the strict one finds too
@@ -891,19 +937,20 @@ def _indented_spans(
         if closing or len(lines) > limits.max_parts:
             break
     if not lines:
-        return [], 0, False
+        return [], [], False
     closed = lines[-1][2]
-    count = len(lines) - 1 if closed else len(lines)
     if not closed:
         lines.append((end + 1, end, True))  # the last part runs to the end
-    spans: list[tuple[int, int]] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for (_, body, _), (line, _, _) in itertools.pairwise(lines):
         # The line break before a delimiter belongs to the delimiter (§5.1.1).
         cut = line - 1
         if cut > body and buf[cut - 1] == 0x0D:
             cut -= 1
-        spans.append((body, max(cut, body)))
-    return spans, count, closed
+        starts.append(body)
+        ends.append(max(cut, body))
+    return starts, ends, closed
 
 
 def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> list[Part]:
@@ -917,24 +964,19 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     human text and the report.  The reading that finds more parts wins;
     only its problems are recorded.
     """
-    before = budget.parts
     # The strict reading records into *problems* directly; should the
     # lenient one win, what it recorded is taken back (the usual part pays
     # for no second collector).
     recorded, dropped = len(problems._errors), problems.dropped
-    kids = _child_list(part, problems, limits, budget, False)
-    if (
-        len(kids) >= 2
-        and (
-            part.content_type != "multipart/report"
-            or not _REPORT_PART_TYPES.isdisjoint([kid.content_type for kid in kids])
-        )
-    ) or not _may_be_indented(part, limits):
+    kids = _child_list(part, problems, limits, budget, _strict_spans)
+    missed = part.content_type == "multipart/report" and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    if (len(kids) >= 2 and not missed) or not _may_be_indented(part, limits):
         return kids
+    # The strict reading counted its parts: the lenient one counts its own instead.
     after = budget.parts
-    budget.parts = before
+    budget.parts = after - len(kids)
     lenient = Problems()
-    indented = _child_list(part, lenient, limits, budget, True)
+    indented = _child_list(part, lenient, limits, budget, _indented_spans)
     if len(indented) <= len(kids):
         budget.parts = after
         return kids
@@ -985,7 +1027,7 @@ def _merge(problems: Problems, found: Problems) -> None:
 
 
 # The report part types (RFC 8098 §3.1, RFC 3464 §2.1, RFC 6533 §5-§6).
-_REPORT_PART_TYPES = frozenset(
+_REPORT_PARTS = frozenset(
     (
         "message/disposition-notification",
         "message/global-disposition-notification",
@@ -1005,58 +1047,62 @@ def iter_children(
     close-delimiter (the last part runs to the end; a defect), a missing
     final line break.
     """
-    spans = _spans(part, problems, limits, budget, indented)
-    if not spans:
-        return
-    buf, depth = part.buf, part.depth + 1
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    for body, cut in spans:
-        yield make_part(
-            buf, body, cut, depth=depth, problems=problems, limits=limits, default=default
-        )
+    reader = _indented_spans if indented else _strict_spans
+    starts, ends = _spans(part, problems, limits, budget, reader)
+    yield from map(_part_reader(part, problems, limits), starts, ends)
 
 
 def _child_list(
-    part: Part, problems: Problems, limits: Limits, budget: Budget, indented: bool
+    part: Part, problems: Problems, limits: Limits, budget: Budget, reader: _SpanReader
 ) -> list[Part]:
-    """:func:`iter_children` as a list: every part is wanted, no generator to run."""
-    spans = _spans(part, problems, limits, budget, indented)
-    if not spans:
-        return []
-    buf, depth = part.buf, part.depth + 1
+    """:func:`iter_children` as a list: every part is wanted, read by ``map``."""
+    starts, ends = _spans(part, problems, limits, budget, reader)
+    return list(map(_part_reader(part, problems, limits), starts, ends))
+
+
+def _part_reader(part: Part, problems: Problems, limits: Limits) -> Callable[[int, int], Part]:
+    """:func:`_entity` for the body parts of multipart *part*: all but the position bound.
+
+    RFC 2046 §5.1.5: in a multipart/digest, a part without Content-Type
+    is a message/rfc822.
+    """
     default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    return [
-        make_part(buf, body, cut, depth=depth, problems=problems, limits=limits, default=default)
-        for body, cut in spans
-    ]
+    return partial(_entity, part.buf, part.depth + 1, problems, limits=limits, default=default)
+
+
+# _strict_spans or _indented_spans: (buf, boundary, start, end, limits) -> (starts, ends, closed).
+_SpanReader = Callable[[bytes, bytes, int, int, Limits], tuple[list[int], list[int], bool]]
 
 
 def _spans(
-    part: Part, problems: Problems, limits: Limits, budget: Budget, indented: bool
-) -> list[tuple[int, int]]:
-    """``(start, end)`` in ``part.buf`` of each body part of multipart *part*, counted."""
+    part: Part, problems: Problems, limits: Limits, budget: Budget, reader: _SpanReader
+) -> tuple[list[int], list[int]]:
+    """Where each body part of multipart *part* starts and ends in ``part.buf``, counted."""
     if part.depth >= limits.max_depth:
         _check_depth(part.depth + 1, limits)
-    boundary = part.params.get("boundary", "").rstrip(" ")
+    boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
-        return []
-    reader = _indented_spans if indented else _strict_spans
-    spans, count, closed = reader(
-        part.buf, boundary.encode("utf-8", "surrogateescape"), part.body_start, part.end, limits
-    )
-    if not count and not closed:
+        return [], []
+    starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
+    budget.count(len(starts))
+    if not closed:
+        _not_closed(part, problems, found=bool(starts))
+    return starts, ends
+
+
+def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
+    """The defect for a multipart with no close-delimiter (or no delimiter line at all)."""
+    if not found:
+        boundary = part.params.get("boundary", "").rstrip(" ")
         problems.add(
             "missing-boundary", f"No delimiter line for boundary {boundary[:70]!r} was found."
         )
-        return []
-    budget.count(count)
-    if not closed:
-        problems.add(
-            "missing-close-delimiter",
-            f"The {part.content_type} part ends without its close-delimiter line.",
-        )
-    return spans
+        return
+    problems.add(
+        "missing-close-delimiter",
+        f"The {part.content_type} part ends without its close-delimiter line.",
+    )
 
 
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
