@@ -41,7 +41,11 @@ from .limits import Limits
 # next one starts on the next line.
 _FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
 # RFC 5322 §3.6.8 ftext (printable US-ASCII except ":"), then the colon.
-_FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_FIELD_START = rb"[!-9;-~]+[ \t]*:"
+_FIELD_LINE = re.compile(_FIELD_START)
+# A message's first line when it is a field, and neither a delimiter line
+# nor an mbox "From " line (both of which read_message looks at first).
+_FIRST_FIELD = re.compile(rb"(?!--|From )" + _FIELD_START)
 # RFC 2045 §5.1 token characters for type/subtype (lenient: anything but
 # white space, tspecials that cannot occur in a real type, and controls,
 # DEL included: a type is quoted as is in defect messages).
@@ -73,6 +77,7 @@ _NOT_BLANK = re.compile(rb"[^\r\n \t]")
 # form (two bytes.find calls, one per form, cost twice as much).
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _ENCODINGS = frozenset(("7bit", "8bit", "binary", "base64", "quoted-printable"))
+_ENCODED = frozenset(("base64", "quoted-printable"))
 # The types whose body is a whole message (RFC 2046 §5.2.1, RFC 6532 §3.7).
 MESSAGE_TYPES = frozenset(("message/rfc822", "message/global"))
 
@@ -129,10 +134,7 @@ class Part(NamedTuple):
     def encoding(self) -> str:
         """The Content-Transfer-Encoding, lower-cased (``7bit`` when absent)."""
         found = _TRANSFER_ENCODING.search("\n" + self.head)
-        value = None if found is None else _unfold(found.group(2))
-        if not value:
-            return "7bit"
-        return value.split(";")[0].strip().lower() or "7bit"
+        return "7bit" if found is None else _mechanism(found.group(2))
 
     @property
     def body_size(self) -> int:
@@ -140,6 +142,11 @@ class Part(NamedTuple):
 
     def raw_body(self) -> bytes:
         return self.buf[self.body_start : self.end]
+
+
+def _mechanism(value: str) -> str:
+    """RFC 2045 §6.1 ``mechanism`` (a token) of a Content-Transfer-Encoding value, lower-cased."""
+    return _unfold(value).split(";")[0].strip().lower() or "7bit"
 
 
 # tuple.__new__ builds a named tuple in C; calling the class runs a
@@ -189,13 +196,13 @@ def to_bytes(data: object, limits: Limits) -> bytes:
     decode) back to the octets they stood for.  A ``Message`` is flattened
     with its own policy, then compat32, then the default policy.
     """
-    if isinstance(data, bytes):
-        if len(data) > limits.max_input_bytes:
-            raise _limit(f"more than {limits.max_input_bytes} bytes")
+    if isinstance(data, bytes) and len(data) <= limits.max_input_bytes:
         return data  # the usual case: nothing to import or convert
     import email.message
 
-    if isinstance(data, bytearray | memoryview):
+    if isinstance(data, bytes):
+        raw = data
+    elif isinstance(data, bytearray | memoryview):
         if isinstance(data, memoryview) and data.nbytes > limits.max_input_bytes:
             raise _limit(f"more than {limits.max_input_bytes} bytes")
         raw = bytes(data)
@@ -429,7 +436,8 @@ def find_field(head: str, name: str) -> str | None:
 # charset=utf-8"); the reading of a value that raised no defect is kept.
 # A pure function's memo, bounded; the parameter dicts it hands out are
 # shared and must not be changed.
-_CONTENT_TYPES: dict[tuple[str, str], tuple[str, dict[str, str], bool]] = {}
+# (Looked up with a None value too, for a missing field: never stored.)
+_CONTENT_TYPES: dict[tuple[str | None, str], tuple[str, dict[str, str], bool]] = {}
 _CONTENT_TYPES_MAX = 512
 
 
@@ -649,6 +657,10 @@ def decode_body(part: Part, problems: Problems, *, max_bytes: int | None = None)
     With *max_bytes*, a body whose decoded size would exceed it is
     refused with ``limit-exceeded`` before it is decoded.
     """
+    # No Content-Transfer-Encoding field: 7bit (RFC 2045 §6.1), the body as it is.
+    plain = _TRANSFER_ENCODING.search("\n" + part.head) is None
+    if plain and (max_bytes is None or part.end - part.body_start <= max_bytes):
+        return part.buf[part.body_start : part.end]
     encoding = part.encoding
     size = part.body_size
     if max_bytes is not None:
@@ -734,8 +746,7 @@ def _entity(
     head, body_start = _read_head(buf, start, end, limits)
     found = _CONTENT_TYPE.search("\n" + head) if head else None
     value = None if found is None else _unfold(found.group(2))
-    known = _CONTENT_TYPES.get((value, default))
-    if known is None:
+    if (known := _CONTENT_TYPES.get((value, default))) is None:
         known = parse_content_type(value, problems, default=default)
     return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
 
@@ -756,6 +767,15 @@ def read_message(
     A body with no headers whose first line is a delimiter line is read
     as a multipart with that boundary, with a defect.
     """
+    # The usual message: LF line ends, and a header field on the first line
+    # (so no byte order mark, "From " line, blank line or delimiter line).
+    if content_type is not None or buf.find(b"\n", 0, 65536) == -1 or not _FIRST_FIELD.match(buf):
+        return _read_unusual(buf, problems, limits, content_type)
+    return _typed(make_part(buf, 0, len(buf), depth=0, problems=problems, limits=limits), problems)
+
+
+def _read_unusual(buf: bytes, problems: Problems, limits: Limits, content_type: str | None) -> Part:
+    """:func:`read_message` for all but the usual message, each case looked at in turn."""
     if buf.find(b"\n", 0, 65536) == -1 and buf.find(b"\r", 0, 65536) != -1:
         # Bare CR line ends (classic Mac OS); one C-level pass makes them LF.
         buf = buf.replace(b"\r", b"\n")
@@ -805,10 +825,12 @@ def read_message(
     if blank > pos and blank < end and buf.find(b"\n", pos, blank) != -1:
         problems.add("leading-blank-lines", "Blank lines precede the first header field.")
         pos = buf.rfind(b"\n", pos, blank) + 1
-    root = make_part(buf, pos, end, depth=0, problems=problems, limits=limits)
-    if root.explicit_type:
-        return root
-    return _multipart_by_body(root, problems) or root
+    return _typed(make_part(buf, pos, end, depth=0, problems=problems, limits=limits), problems)
+
+
+def _typed(root: Part, problems: Problems) -> Part:
+    """The top-level entity *root*, or, without a usable Content-Type, what its body says it is."""
+    return root if root.explicit_type else _multipart_by_body(root, problems) or root
 
 
 def _multipart_by_body(root: Part, problems: Problems) -> Part | None:
@@ -873,10 +895,9 @@ def _strict_spans(
     against ``max_parts`` too, so a body of such lines cannot cost
     unbounded work.
     """
-    marker, width = b"\n--" + boundary, len(boundary) + 3
-    # Past this many edges, more than max_parts parts (the first delimiter
+    # Past *most* edges, more than max_parts parts (the first delimiter
     # line, which ends the preamble, makes none).
-    most = 2 * max(limits.max_parts, 1) + 2
+    marker, width, most = b"\n--" + boundary, len(boundary) + 3, 2 * max(limits.max_parts, 1) + 2
     # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...]
     edges, misses, pos = [start], 0, max(start - 1, 0) - width
     if buf[start - 1 : start] != b"\n" and buf.startswith(marker[1:], start):
@@ -1108,7 +1129,7 @@ def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
     """The message inside a message/rfc822 or message/global *part* (header block read)."""
     buf, start, end = part.buf, part.body_start, part.end
-    if part.encoding in ("base64", "quoted-printable"):
+    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
         # RFC 2046 §5.2.1 forbids encoding message/rfc822; some gateways do anyway.
         buf = decode_body(part, problems)
         start, end = 0, len(buf)
@@ -1122,7 +1143,7 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[
     (RFC 6522 §4) the body itself, quoted-printable allowed.
     """
     buf, start, end = part.buf, part.body_start, part.end
-    if part.encoding in ("base64", "quoted-printable"):
+    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
         # Decode no more than a header block can hold.
         window = Part(
             buf=buf,
@@ -1135,9 +1156,9 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[
         )
         buf = decode_body(window, problems)
         start, end = 0, len(buf)
-    _check_depth(part.depth + 1, limits)
-    head, _ = _read_head(buf, start, end, limits)
-    return split_pairs(head, problems, limits)
+    if part.depth >= limits.max_depth:
+        _check_depth(part.depth + 1, limits)
+    return split_pairs(_read_head(buf, start, end, limits)[0], problems, limits)
 
 
 def split_pairs(head: str, problems: Problems, limits: Limits) -> tuple[tuple[str, str], ...]:
@@ -1148,8 +1169,8 @@ def split_pairs(head: str, problems: Problems, limits: Limits) -> tuple[tuple[st
     stripping) is a ``map`` run in C over all of them.
     """
     rows = _FIELD.findall(head)
-    if not all(map(_FIRST, rows)):  # a line that is not a field: the careful reader
-        return tuple((f.name, f.value) for f in split_fields(head, problems, limits))
-    if len(rows) > limits.max_header_fields:
+    if len(rows) > limits.max_header_fields or not all(map(_FIRST, rows)):
+        if not all(map(_FIRST, rows)):  # a line that is not a field: the careful reader
+            return tuple((f.name, f.value) for f in split_fields(head, problems, limits))
         raise _limit(f"more than {limits.max_header_fields} header fields in one block")
     return tuple(zip(map(_FIRST, rows), _unfold_all(rows), strict=True))
