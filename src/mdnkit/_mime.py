@@ -273,13 +273,14 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     if _FIELD_LINE.match(buf, start, end) is None:
         return _no_head(buf, start, end)
     # The usual block ends within *short* bytes: too short to hold more
-    # fields or a longer field than allowed, or to pass max_header_bytes,
-    # so none of the checks of _read_long_head can fail.  A match found in
-    # this window is the first empty line of the whole block (an earlier
-    # one would lie in the window too).
-    short = min(3 * limits.max_header_fields, limits.max_line_bytes, limits.max_header_bytes)
-    blank = _BLANK_LINE.search(buf, start, min(start + short + 1, end))
-    if blank is None:
+    # fields than allowed and, with the usual limits, a longer field than
+    # allowed or to pass max_header_bytes, so none of the checks of
+    # _read_long_head can fail.  A match found in this window is the first
+    # empty line of the whole block (an earlier one would lie in it too).
+    # (No min(): in CPython 3.11 it parses keywords on every call.)
+    short = 3 * limits.max_header_fields
+    blank = _BLANK_LINE.search(buf, start, start + short if start + short < end else end)
+    if blank is None or short > limits.max_line_bytes or short > limits.max_header_bytes:
         return _read_long_head(buf, start, end, limits)
     return _head_text(buf[start : blank.start()]), blank.end()
 
@@ -722,27 +723,25 @@ def make_part(
     """The entity at ``buf[start:end]``: its header block read, its Content-Type parsed."""
     if depth > limits.max_depth:
         _check_depth(depth, limits)
-    return _entity(buf, depth, problems, start, end, limits=limits, default=default)
+    return _entity((buf, depth, problems, limits, default), start, end)
 
 
-def _entity(
-    buf: bytes,
-    depth: int,
-    problems: Problems,
-    start: int,
-    end: int,
-    *,
-    limits: Limits,
-    default: str,
-) -> Part:
-    """:func:`make_part` without the depth check, the position after what parts share.
+# What the parts read by one _entity call site share: buf, depth,
+# problems, limits, and the type of a part without Content-Type.
+_Site = tuple[bytes, int, Problems, Limits, str]
 
-    So that ``functools.partial`` can bind all but the position: the body
-    parts of a multipart are read by ``map`` (:func:`_part_reader`), with
-    no Python loop around the calls.  A missing Content-Type reads as
+
+def _entity(site: _Site, start: int, end: int) -> Part:
+    """:func:`make_part` without the depth check, all but the position in *site*.
+
+    So that ``functools.partial`` can bind the site: the body parts of a
+    multipart are read by ``map`` (:func:`_part_reader`), with no Python
+    loop around the calls (positional arguments: a call with keywords
+    through ``partial`` costs a dict).  A missing Content-Type reads as
     *default* (RFC 2045 §5.2), through :func:`parse_content_type` with
     ``None``.
     """
+    buf, depth, problems, limits, default = site
     head, body_start = _read_head(buf, start, end, limits)
     found = _CONTENT_TYPE.search("\n" + head) if head else None
     value = None if found is None else _unfold(found.group(2))
@@ -895,38 +894,43 @@ def _strict_spans(
     against ``max_parts`` too, so a body of such lines cannot cost
     unbounded work.
     """
+    marker, width = b"\n--" + boundary, len(boundary) + 3
+    find, tail_at = buf.find, _DELIMITER_TAIL.match
     # Past *most* edges, more than max_parts parts (the first delimiter
     # line, which ends the preamble, makes none).
-    marker, width, most = b"\n--" + boundary, len(boundary) + 3, 2 * max(limits.max_parts, 1) + 2
-    # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...]
-    edges, misses, pos = [start], 0, max(start - 1, 0) - width
-    if buf[start - 1 : start] != b"\n" and buf.startswith(marker[1:], start):
-        # The body begins the buffer, or follows no line break, with a
-        # dash-boundary: a delimiter line with no LF before it to find.
-        tail = _DELIMITER_TAIL.match(buf, start + width - 1, end)
-        if tail is None:
+    most = 2 * limits.max_parts + 2 if limits.max_parts > 0 else 4
+    # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...];
+    # *body* is the last of them, where the current part starts.
+    edges, body, misses, pos = [start], start, 0, (start - 1 if start else 0) - width
+    if buf.startswith(marker[1:], start):
+        # The usual body begins with a dash-boundary: no search for it (nor
+        # an LF before it, which a body that begins the buffer lacks).
+        pos = start - 1
+        if (tail := tail_at(buf, start + width - 1, end)) is None:
             misses = _miss(misses, limits.max_parts)
-        elif tail.group(1) is not None:
+        elif tail.lastindex:
             return [], [], True  # a close-delimiter first: no parts
         else:
-            edges += (start, tail.end())
-        pos = start - 1
-    while len(edges) <= most and (pos := buf.find(marker, pos + width, end)) != -1:
-        if (tail := _DELIMITER_TAIL.match(buf, pos + width, end)) is None:
+            edges += (start, (body := tail.end()))
+    while (pos := find(marker, pos + width, end)) != -1:
+        if (tail := tail_at(buf, pos + width, end)) is None:
             misses = _miss(misses, limits.max_parts)
             continue
         # The CRLF (or LF) before the delimiter line is the delimiter's, so
         # the part ends one byte earlier after a CR; an empty part ends
         # where it starts (the LF ending one delimiter line starts the next).
-        edges += (max(edges[-1], pos - (buf[pos - 1] == 0x0D)), tail.end())
-        if tail.group(1) is not None:
-            return edges[2:-1:2], edges[3::2], True
-    if len(edges) > most:
+        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := tail.end()))
+        # tail.lastindex: the "--" of a close-delimiter was matched.
+        if tail.lastindex or len(edges) > most:
+            break
+    else:
+        # No close-delimiter: the last part runs to the end (its final CR
+        # dropped, as before a delimiter).
+        edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
+        return edges[2:-1:2], edges[3::2], False
+    if not tail.lastindex:
         raise _too_many_parts(limits)
-    # No close-delimiter: the last part runs to the end (its final CR dropped,
-    # as before a delimiter).
-    edges.append(end - 1 if end > edges[-1] and buf[end - 1] == 0x0D else end)
-    return edges[2:-1:2], edges[3::2], False
+    return edges[2:-1:2], edges[3::2], True
 
 
 def _miss(misses: int, max_parts: int) -> int:
@@ -1088,7 +1092,7 @@ def _part_reader(part: Part, problems: Problems, limits: Limits) -> Callable[[in
     is a message/rfc822.
     """
     default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    return partial(_entity, part.buf, part.depth + 1, problems, limits=limits, default=default)
+    return partial(_entity, (part.buf, part.depth + 1, problems, limits, default))
 
 
 # _strict_spans or _indented_spans: (buf, boundary, start, end, limits) -> (starts, ends, closed).
