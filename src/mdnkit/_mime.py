@@ -730,7 +730,7 @@ def _entity(site: _Site, start: int, end: int) -> Part:
     """:func:`make_part` without the depth check, all but the position in *site*.
 
     So that ``functools.partial`` can bind the site: the body parts of a
-    multipart are read by ``map`` (:func:`_part_reader`), with no Python
+    multipart are read by ``map`` (:func:`_kids`), with no Python
     loop around the calls (positional arguments: a call with keywords
     through ``partial`` costs a dict).  A missing Content-Type reads as
     *default* (RFC 2045 §5.2), through :func:`parse_content_type` with
@@ -994,7 +994,7 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     # lenient one win, what it recorded is taken back (the usual part pays
     # for no second collector).
     recorded, dropped = len(problems._errors), problems.dropped
-    kids = _child_list(part, problems, limits, budget, _strict_spans)
+    kids = list(_kids(part, problems, limits, budget, _strict_spans))
     missed = part.content_type == "multipart/report" and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
     if (len(kids) >= 2 and not missed) or not _may_be_indented(part, limits):
         return kids
@@ -1002,7 +1002,7 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     after = budget.parts
     budget.parts = after - len(kids)
     lenient = Problems()
-    indented = _child_list(part, lenient, limits, budget, _indented_spans)
+    indented = list(_kids(part, lenient, limits, budget, _indented_spans))
     if len(indented) <= len(kids):
         budget.parts = after
         return kids
@@ -1073,48 +1073,36 @@ def iter_children(
     close-delimiter (the last part runs to the end; a defect), a missing
     final line break.
     """
-    reader = _indented_spans if indented else _strict_spans
-    starts, ends = _spans(part, problems, limits, budget, reader)
-    yield from map(_part_reader(part, problems, limits), starts, ends)
-
-
-def _child_list(
-    part: Part, problems: Problems, limits: Limits, budget: Budget, reader: _SpanReader
-) -> list[Part]:
-    """:func:`iter_children` as a list: every part is wanted, read by ``map``."""
-    starts, ends = _spans(part, problems, limits, budget, reader)
-    return list(map(_part_reader(part, problems, limits), starts, ends))
-
-
-def _part_reader(part: Part, problems: Problems, limits: Limits) -> Callable[[int, int], Part]:
-    """:func:`_entity` for the body parts of multipart *part*: all but the position bound.
-
-    RFC 2046 §5.1.5: in a multipart/digest, a part without Content-Type
-    is a message/rfc822.
-    """
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    return partial(_entity, (part.buf, part.depth + 1, problems, limits, default))
+    yield from _kids(part, problems, limits, budget, _indented_spans if indented else _strict_spans)
 
 
 # _strict_spans or _indented_spans: (buf, boundary, start, end, limits) -> (starts, ends, closed).
 _SpanReader = Callable[[bytes, bytes, int, int, Limits], tuple[list[int], list[int], bool]]
 
 
-def _spans(
+def _kids(
     part: Part, problems: Problems, limits: Limits, budget: Budget, reader: _SpanReader
-) -> tuple[list[int], list[int]]:
-    """Where each body part of multipart *part* starts and ends in ``part.buf``, counted."""
+) -> Iterator[Part]:
+    """The body parts of multipart *part*, counted, each read when the iterator reaches it.
+
+    ``map`` reads them (:func:`_entity`, all but the position bound), with
+    no Python loop around the calls.  RFC 2046 §5.1.5: in a
+    multipart/digest, a part without Content-Type is a message/rfc822.
+    """
     if part.depth >= limits.max_depth:
         _check_depth(part.depth + 1, limits)
     boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
-        return [], []
+        return iter(())
     starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
     budget.count(len(starts))
     if not closed:
         _not_closed(part, problems, found=bool(starts))
-    return starts, ends
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    return map(
+        partial(_entity, (part.buf, part.depth + 1, problems, limits, default)), starts, ends
+    )
 
 
 def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
