@@ -61,6 +61,7 @@ _PARAM = re.compile(
 # RFC 2046 §5.1.1: after "--" boundary, an optional "--" (close-delimiter),
 # transport padding, then the line break (or the end of the input).
 _DELIMITER_TAIL = re.compile(rb"(--)?[ \t]*\r?(?:\n|\Z)")
+_TAIL_AT = _DELIMITER_TAIL.match  # bound once, for _strict_spans
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 # RFC 2231 §3/§4: name*N (continuation) and a trailing "*" (extended value).
 _RFC2231 = re.compile(r"(?P<base>[^*]+)(?:\*(?P<index>[0-9]{1,3}))?(?P<ext>\*)?\Z")
@@ -895,8 +896,7 @@ def _strict_spans(
     against ``max_parts`` too, so a body of such lines cannot cost
     unbounded work.
     """
-    marker, width = b"\n--" + boundary, len(boundary) + 3
-    find, tail_at = buf.find, _DELIMITER_TAIL.match
+    marker, width, find, tail_at = b"\n--" + boundary, len(boundary) + 3, buf.find, _TAIL_AT
     # Past *most* edges, more than max_parts parts (the first delimiter
     # line, which ends the preamble, makes none).
     most = 2 * limits.max_parts + 2 if limits.max_parts > 0 else 4
