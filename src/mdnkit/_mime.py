@@ -280,10 +280,12 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     blank = _BLANK_LINE.search(buf, start, start + short if start + short < end else end)
     if blank is None or short > limits.max_line_bytes or short > limits.max_header_bytes:
         return _read_long_head(buf, start, end, limits)
-    # _head_text, written out: one call fewer for every part.
-    block = buf[start : blank.start()]
-    head = block.decode("ascii") if block.isascii() else _decode_8bit(block)
-    return head.rstrip("\r\n"), blank.end()
+    # _head_text, written out for the usual UTF-8 (or ASCII) block: one
+    # call fewer for every part.
+    try:
+        return buf[start : blank.start()].decode().rstrip("\r\n"), blank.end()
+    except UnicodeDecodeError:
+        return _head_text(buf[start : blank.start()]), blank.end()
 
 
 def _no_head(buf: bytes, start: int, end: int) -> tuple[str, int]:
