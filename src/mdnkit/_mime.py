@@ -281,7 +281,7 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     if blank is None or short > limits.max_line_bytes or short > limits.max_header_bytes:
         return _read_long_head(buf, start, end, limits)
     # _head_text, written out for the usual UTF-8 (or ASCII) block: one
-    # call fewer for every part.
+    # call fewer for every part; legacy 8-bit text goes through it.
     try:
         return buf[start : blank.start()].decode().rstrip("\r\n"), blank.end()
     except UnicodeDecodeError:
@@ -322,14 +322,10 @@ def _head_text(block: bytes) -> str:
     text, kept octet for octet as Latin-1 rather than replaced.  CRLF
     stays: a CR ends each value and is stripped with it (_unfold).
     """
-    return (block.decode("ascii") if block.isascii() else _decode_8bit(block)).rstrip("\r\n")
-
-
-def _decode_8bit(block: bytes) -> str:
     try:
-        return block.decode("utf-8")
+        return block.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        return block.decode("latin-1")
+        return block.decode("latin-1").rstrip("\r\n")
 
 
 def _check_head(head: str, limits: Limits) -> None:
@@ -1102,9 +1098,8 @@ def _kids(
     if not closed:
         _not_closed(part, problems, found=bool(starts))
     default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    return map(
-        partial(_entity, (part.buf, part.depth + 1, problems, limits, default)), starts, ends
-    )
+    site = (part.buf, part.depth + 1, problems, limits, default)
+    return map(partial(_entity, site), starts, ends)
 
 
 def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
