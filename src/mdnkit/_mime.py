@@ -896,10 +896,11 @@ def _strict_spans(
     """
     marker, width, find, tail_at = b"\n--" + boundary, len(boundary) + 3, buf.find, _TAIL_AT
     # Past *most* edges, more than max_parts parts (the first delimiter
-    # line, which ends the preamble, makes none).
+    # line, which ends the preamble, makes none: so never fewer than 4).
     most = 2 * limits.max_parts + 2 if limits.max_parts > 0 else 4
     # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...];
-    # *body* is the last of them, where the current part starts.
+    # *body* is the last of them, where the current part starts.  The first
+    # search starts at the LF before the body, if it has one.
     edges, body, misses, pos = [start], start, 0, (start - 1 if start else 0) - width
     if buf.startswith(marker[1:], start):
         # The usual body begins with a dash-boundary: no search for it (nor
@@ -929,6 +930,8 @@ def _strict_spans(
         return edges[2:-1:2], edges[3::2], False
     if not tail.lastindex:
         raise _too_many_parts(limits)
+    # Part k starts at edges[2k] and ends at edges[2k + 1]; the last edge,
+    # after the close-delimiter, starts the epilogue, dropped.
     return edges[2:-1:2], edges[3::2], True
 
 
