@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 from hypothesis import given
@@ -963,8 +965,124 @@ def _spans_by_lines(body: bytes, boundary: bytes) -> tuple[list[tuple[int, int]]
     ).map(b"".join)
 )
 def test_delimiter_scanner_agrees_with_a_line_by_line_reading(body: bytes) -> None:
-    got = _mime._strict_spans(body, b"b", 0, len(body), DEFAULT_LIMITS)
-    assert got == _spans_by_lines(body, b"b")
+    # The body alone, after a header block (an LF before it), and after
+    # text with no LF before it: the scanner finds a first delimiter line
+    # on its first line either way.
+    for prefix in (b"", b"X: y\n\n", b"X: y\nab"):
+        text = prefix + body
+        starts, ends, closed = _mime._strict_spans(
+            text, b"b", len(prefix), len(text), DEFAULT_LIMITS
+        )
+        spans = [
+            (start - len(prefix), end - len(prefix))
+            for start, end in zip(starts, ends, strict=True)
+        ]
+        assert (spans, len(starts), closed) == _spans_by_lines(body, b"b")
+
+
+# ---------------------------------------------------------------------------
+# Fast paths: each agrees with the careful reading it short-cuts
+
+HEAD_TOKENS = [
+    b"A: 1",
+    b"Content-Type: text/plain",
+    b"content-type:multipart/mixed; boundary=b",
+    b" folded",
+    b"no colon",
+    b":",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b" ",
+    b"\xc3\xa9",
+    b"\xe9",
+]
+FAST_PATH_LIMITS = [
+    DEFAULT_LIMITS,
+    Limits(max_header_fields=2),
+    Limits(max_line_bytes=6),
+    Limits(max_header_bytes=8),
+]
+
+
+def outcome(read: Callable[[], object]) -> object:
+    """What *read* returns, or the limit it refuses."""
+    try:
+        return read()
+    except ParseError as exc:
+        return (exc.code, exc.message)
+
+
+@given(
+    st.lists(st.sampled_from(HEAD_TOKENS), max_size=12).map(b"".join),
+    st.integers(min_value=0, max_value=3),
+)
+def test_short_header_blocks_read_as_the_careful_reader_does(text: bytes, skip: int) -> None:
+    start = min(skip, len(text))
+
+    def careful(limits: Limits) -> tuple[str, int]:
+        if _mime._FIELD_LINE.match(text, start, len(text)) is None:
+            return _mime._no_head(text, start, len(text))
+        return _mime._read_long_head(text, start, len(text), limits)
+
+    for limits in FAST_PATH_LIMITS:
+        fast = partial(_mime._read_head, text, start, len(text), limits)
+        assert outcome(fast) == outcome(partial(careful, limits))
+
+
+@given(st.lists(st.sampled_from(HEAD_TOKENS), max_size=12).map(b"".join))
+def test_content_type_of_a_part_is_the_first_field_unfolded(text: bytes) -> None:
+    head, _ = _mime._read_head(text, 0, len(text), DEFAULT_LIMITS)
+    problems = Problems()
+    part = _mime.make_part(text, 0, len(text), depth=0, problems=problems, limits=DEFAULT_LIMITS)
+    expected = _mime.parse_content_type(_mime.find_field(head, "content-type"), Problems())
+    assert (part.content_type, part.params, part.explicit_type) == expected
+    names = _mime.field_pattern("content-type", "a")
+    found = {
+        name: value
+        for name in ("content-type", "a")
+        if (value := _mime.find_field(head, name)) is not None
+    }
+    assert _mime.find_fields(part, names) == found
+
+
+MESSAGE_TOKENS = [
+    *(b"From ", b"--b", b"\xef\xbb\xbf", b"Subject: x", b"Content-Type: multipart/mixed;"),
+    *(b" boundary=b", b"\n", b"\r\n", b"\r", b" ", b"x", b":"),
+]
+
+
+@given(st.lists(st.sampled_from(MESSAGE_TOKENS), max_size=12).map(b"".join))
+def test_the_usual_message_start_reads_as_the_careful_reader_does(text: bytes) -> None:
+    fast, careful = Problems(), Problems()
+    assert _mime.read_message(text, fast, DEFAULT_LIMITS) == _mime._read_unusual(
+        text, careful, DEFAULT_LIMITS, None
+    )
+    assert fast.defects() == careful.defects()
+
+
+@given(
+    st.sampled_from([b"", b"Content-Transfer-Encoding: 7bit\n", b"Content-Transfer-Encoding: x\n"]),
+    st.binary(max_size=20),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=20)),
+)
+def test_a_body_without_transfer_encoding_is_read_as_7bit(
+    field: bytes, body: bytes, max_bytes: int | None
+) -> None:
+    part = part_of(b"Content-Type: text/plain\n" + field + b"\n" + body)
+    problems = Problems()
+    got = outcome(lambda: _mime.decode_body(part, problems, max_bytes=max_bytes))
+    if max_bytes is not None and len(body) > max_bytes:
+        assert got == (
+            "limit-exceeded",
+            f"The message has a report part larger than {max_bytes} bytes; refused.",
+        )
+    else:
+        assert got == body
+    unknown = field.endswith(b"x\n")
+    assert [d.code for d in problems.defects()] == (
+        ["unknown-transfer-encoding"] if unknown and got == body else []
+    )
 
 
 def test_a_control_character_makes_a_media_type_unusable() -> None:

@@ -26,7 +26,8 @@ import itertools
 import operator
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import NamedTuple
 
 from ._defects import Problems
@@ -40,7 +41,11 @@ from .limits import Limits
 # next one starts on the next line.
 _FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
 # RFC 5322 §3.6.8 ftext (printable US-ASCII except ":"), then the colon.
-_FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_FIELD_START = rb"[!-9;-~]+[ \t]*:"
+_FIELD_LINE = re.compile(_FIELD_START)
+# A message's first line when it is a field, and neither a delimiter line
+# nor an mbox "From " line (both of which read_message looks at first).
+_FIRST_FIELD = re.compile(rb"(?!--|From )" + _FIELD_START)
 # RFC 2045 §5.1 token characters for type/subtype (lenient: anything but
 # white space, tspecials that cannot occur in a real type, and controls,
 # DEL included: a type is quoted as is in defect messages).
@@ -56,6 +61,7 @@ _PARAM = re.compile(
 # RFC 2046 §5.1.1: after "--" boundary, an optional "--" (close-delimiter),
 # transport padding, then the line break (or the end of the input).
 _DELIMITER_TAIL = re.compile(rb"(--)?[ \t]*\r?(?:\n|\Z)")
+_TAIL_AT = _DELIMITER_TAIL.match  # bound once, for _strict_spans
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 # RFC 2231 §3/§4: name*N (continuation) and a trailing "*" (extended value).
 _RFC2231 = re.compile(r"(?P<base>[^*]+)(?:\*(?P<index>[0-9]{1,3}))?(?P<ext>\*)?\Z")
@@ -72,6 +78,7 @@ _NOT_BLANK = re.compile(rb"[^\r\n \t]")
 # form (two bytes.find calls, one per form, cost twice as much).
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _ENCODINGS = frozenset(("7bit", "8bit", "binary", "base64", "quoted-printable"))
+_ENCODED = frozenset(("base64", "quoted-printable"))
 # The types whose body is a whole message (RFC 2046 §5.2.1, RFC 6532 §3.7).
 MESSAGE_TYPES = frozenset(("message/rfc822", "message/global"))
 
@@ -128,10 +135,7 @@ class Part(NamedTuple):
     def encoding(self) -> str:
         """The Content-Transfer-Encoding, lower-cased (``7bit`` when absent)."""
         found = _TRANSFER_ENCODING.search("\n" + self.head)
-        value = None if found is None else _unfold(found.group(2))
-        if not value:
-            return "7bit"
-        return value.split(";")[0].strip().lower() or "7bit"
+        return "7bit" if found is None else _mechanism(found.group(2))
 
     @property
     def body_size(self) -> int:
@@ -141,12 +145,15 @@ class Part(NamedTuple):
         return self.buf[self.body_start : self.end]
 
 
+def _mechanism(value: str) -> str:
+    """RFC 2045 §6.1 ``mechanism`` (a token) of a Content-Transfer-Encoding value, lower-cased."""
+    return _unfold(value).split(";")[0].strip().lower() or "7bit"
+
+
 # tuple.__new__ builds a named tuple in C; calling the class runs a
 # Python-level __new__, several times slower (one per part and field).
 _new = tuple.__new__
-_FIRST = operator.itemgetter(0)
-_SECOND = operator.itemgetter(1)
-_repeat = itertools.repeat
+_MEDIA = operator.attrgetter("content_type")
 
 
 class Budget:
@@ -155,17 +162,20 @@ class Budget:
     __slots__ = ("limits", "parts")
 
     def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.parts = 0
+        self.limits, self.parts = limits, 0
 
     def count(self, n: int = 1) -> None:
         self.parts += n
         if self.parts > self.limits.max_parts:
-            raise _limit(f"more than {self.limits.max_parts} MIME parts")
+            raise _too_many_parts(self.limits)
 
 
 def _limit(what: str) -> ParseError:
     return ParseError(f"The message has {what}; refused.", code="limit-exceeded")
+
+
+def _too_many_parts(limits: Limits) -> ParseError:
+    return _limit(f"more than {limits.max_parts} MIME parts")
 
 
 def _check_depth(depth: int, limits: Limits) -> None:
@@ -184,13 +194,13 @@ def to_bytes(data: object, limits: Limits) -> bytes:
     decode) back to the octets they stood for.  A ``Message`` is flattened
     with its own policy, then compat32, then the default policy.
     """
-    if isinstance(data, bytes):
-        if len(data) > limits.max_input_bytes:
-            raise _limit(f"more than {limits.max_input_bytes} bytes")
+    if isinstance(data, bytes) and len(data) <= limits.max_input_bytes:
         return data  # the usual case: nothing to import or convert
     import email.message
 
-    if isinstance(data, bytearray | memoryview):
+    if isinstance(data, bytes):
+        raw = data
+    elif isinstance(data, bytearray | memoryview):
         if isinstance(data, memoryview) and data.nbytes > limits.max_input_bytes:
             raise _limit(f"more than {limits.max_input_bytes} bytes")
         raw = bytes(data)
@@ -259,11 +269,36 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     are checked with C-level counts.  One of these runs for every part.
     """
     if _FIELD_LINE.match(buf, start, end) is None:
-        if buf.startswith(b"\n", start, end):
-            return "", start + 1
-        if buf.startswith(b"\r\n", start, end):
-            return "", start + 2
-        return "", min(start, end)
+        return _no_head(buf, start, end)
+    # The usual block ends within *short* bytes: too short to hold more
+    # fields than allowed and, with the usual limits, a longer field than
+    # allowed or to pass max_header_bytes, so none of the checks of
+    # _read_long_head can fail.  A match found in this window is the first
+    # empty line of the whole block (an earlier one would lie in it too).
+    # (No min(): in CPython 3.11 it parses keywords on every call.)
+    short = 3 * limits.max_header_fields
+    blank = _BLANK_LINE.search(buf, start, start + short if start + short < end else end)
+    if blank is None or short > limits.max_line_bytes or short > limits.max_header_bytes:
+        return _read_long_head(buf, start, end, limits)
+    # _head_text, written out for the usual UTF-8 (or ASCII) block: one
+    # call fewer for every part; legacy 8-bit text goes through it.
+    try:
+        return buf[start : blank.start()].decode().rstrip("\r\n"), blank.end()
+    except UnicodeDecodeError:
+        return _head_text(buf[start : blank.start()]), blank.end()
+
+
+def _no_head(buf: bytes, start: int, end: int) -> tuple[str, int]:
+    """A part whose first line is not a field: no header block (see :func:`_read_head`)."""
+    if buf.startswith(b"\n", start, end):
+        return "", start + 1
+    if buf.startswith(b"\r\n", start, end):
+        return "", start + 2
+    return "", min(start, end)
+
+
+def _read_long_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, int]:
+    """:func:`_read_head` for a block that does not end within its short window: all bounds checked."""
     max_bytes = limits.max_header_bytes
     stop = min(start + max_bytes + 3, end)
     blank = _BLANK_LINE.search(buf, start, stop)
@@ -275,15 +310,22 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
         if blank.start() - start > max_bytes:
             raise _limit(f"a header block longer than {max_bytes} bytes")
         block, body_start = buf[start : blank.start()], blank.end()
-    # RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
-    # text, kept octet for octet as Latin-1 rather than replaced.  CRLF
-    # stays: a CR ends each value and is stripped with it (_unfold).
-    try:
-        head = block.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        head = block.decode("latin-1").rstrip("\r\n")
+    head = _head_text(block)
     _check_head(head, limits)
     return head, body_start
+
+
+def _head_text(block: bytes) -> str:
+    """A header block as text, the line break before its empty line stripped.
+
+    RFC 6532 allows UTF-8 in header fields; anything else is legacy 8-bit
+    text, kept octet for octet as Latin-1 rather than replaced.  CRLF
+    stays: a CR ends each value and is stripped with it (_unfold).
+    """
+    try:
+        return block.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return block.decode("latin-1").rstrip("\r\n")
 
 
 def _check_head(head: str, limits: Limits) -> None:
@@ -344,16 +386,8 @@ def read_fields(
 
 def _unfold(value: str) -> str:
     # RFC 5322 §2.2.3: unfolding removes the line breaks, keeps the WSP.
-    if "\n" in value:
-        value = value.replace("\r\n", "").replace("\n", "")
-    return value.strip(" \t\r")
-
-
-def _unfold_all(rows: list[tuple[str, ...]]) -> Iterator[str]:
-    """:func:`_unfold` on the value (second item) of each ``findall`` row, run in C."""
-    values = map(str.replace, map(_SECOND, rows), _repeat("\r\n"), _repeat(""))
-    values = map(str.replace, values, _repeat("\n"), _repeat(""))
-    return map(str.strip, values, _repeat(" \t\r"))
+    # (str.replace returns a one-line value as it is, at C speed.)
+    return value.replace("\r\n", "").replace("\n", "").strip(" \t\r")
 
 
 def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
@@ -363,11 +397,10 @@ def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
     C-level ``findall`` over the block instead of one :func:`find_field`
     per name (a report's own Message-ID, Date, From, Subject ...).
     """
-    if not part.head:
-        return {}
-    # Reversed, so that the first field of each name is the one dict() keeps.
-    rows = names.findall("\n" + part.head)[::-1]
-    return dict(zip(map(str.lower, map(_FIRST, rows)), _unfold_all(rows), strict=True))
+    # Reversed, so that the first field of each name is the one kept; each
+    # value unfolded (_unfold, written out for the usual one-line value).
+    rows = names.findall("\n" + part.head)
+    return {n.lower(): v.strip(" \t\r") if "\n" not in v else _unfold(v) for n, v in reversed(rows)}
 
 
 def field_pattern(*names: str) -> re.Pattern[str]:
@@ -398,7 +431,8 @@ def find_field(head: str, name: str) -> str | None:
 # charset=utf-8"); the reading of a value that raised no defect is kept.
 # A pure function's memo, bounded; the parameter dicts it hands out are
 # shared and must not be changed.
-_CONTENT_TYPES: dict[tuple[str, str], tuple[str, dict[str, str], bool]] = {}
+# (Looked up with a None value too, for a missing field: never stored.)
+_CONTENT_TYPES: dict[tuple[str | None, str], tuple[str, dict[str, str], bool]] = {}
 _CONTENT_TYPES_MAX = 512
 
 
@@ -618,6 +652,10 @@ def decode_body(part: Part, problems: Problems, *, max_bytes: int | None = None)
     With *max_bytes*, a body whose decoded size would exceed it is
     refused with ``limit-exceeded`` before it is decoded.
     """
+    # No Content-Transfer-Encoding field: 7bit (RFC 2045 §6.1), the body as it is.
+    plain = _TRANSFER_ENCODING.search("\n" + part.head) is None
+    if plain and (max_bytes is None or part.end - part.body_start <= max_bytes):
+        return part.buf[part.body_start : part.end]
     encoding = part.encoding
     size = part.body_size
     if max_bytes is not None:
@@ -679,15 +717,35 @@ def make_part(
     """The entity at ``buf[start:end]``: its header block read, its Content-Type parsed."""
     if depth > limits.max_depth:
         _check_depth(depth, limits)
+    return _entity((buf, depth, problems, limits, default), start, end)
+
+
+# What the parts read by one _entity call site share: buf, depth,
+# problems, limits, and the type of a part without Content-Type.
+_Site = tuple[bytes, int, Problems, Limits, str]
+
+
+def _entity(site: _Site, start: int, end: int) -> Part:
+    """:func:`make_part` without the depth check, all but the position in *site*.
+
+    So that ``functools.partial`` can bind the site: the body parts of a
+    multipart are read by ``map`` (:func:`_kids`), with no Python
+    loop around the calls (positional arguments: a call with keywords
+    through ``partial`` costs a dict).  A missing Content-Type reads as
+    *default* (RFC 2045 §5.2), through :func:`parse_content_type` with
+    ``None``.
+    """
+    buf, depth, problems, limits, default = site
     head, body_start = _read_head(buf, start, end, limits)
-    found = _CONTENT_TYPE.search("\n" + head) if head else None
-    if found is None:
-        return _new(Part, (buf, body_start, end, head, default, {}, depth, False))
-    value = found.group(2)
-    # _unfold, written out: most values are one line.
-    value = _unfold(value) if "\n" in value else value.strip(" \t\r")
-    known = _CONTENT_TYPES.get((value, default))
-    if known is None:
+    # The first Content-Type field, unfolded (_unfold, written out for the
+    # usual one-line value).
+    if (found := _CONTENT_TYPE.search("\n" + head) if head else None) is None:
+        value = None
+    elif "\n" in (value := found.group(2)):
+        value = _unfold(value)
+    else:
+        value = value.strip(" \t\r")
+    if (known := _CONTENT_TYPES.get((value, default))) is None:
         known = parse_content_type(value, problems, default=default)
     return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
 
@@ -708,6 +766,15 @@ def read_message(
     A body with no headers whose first line is a delimiter line is read
     as a multipart with that boundary, with a defect.
     """
+    # The usual message: LF line ends, and a header field on the first line
+    # (so no byte order mark, "From " line, blank line or delimiter line).
+    if content_type is not None or buf.find(b"\n", 0, 65536) == -1 or not _FIRST_FIELD.match(buf):
+        return _read_unusual(buf, problems, limits, content_type)
+    return _typed(make_part(buf, 0, len(buf), depth=0, problems=problems, limits=limits), problems)
+
+
+def _read_unusual(buf: bytes, problems: Problems, limits: Limits, content_type: str | None) -> Part:
+    """:func:`read_message` for all but the usual message, each case looked at in turn."""
     if buf.find(b"\n", 0, 65536) == -1 and buf.find(b"\r", 0, 65536) != -1:
         # Bare CR line ends (classic Mac OS); one C-level pass makes them LF.
         buf = buf.replace(b"\r", b"\n")
@@ -757,10 +824,12 @@ def read_message(
     if blank > pos and blank < end and buf.find(b"\n", pos, blank) != -1:
         problems.add("leading-blank-lines", "Blank lines precede the first header field.")
         pos = buf.rfind(b"\n", pos, blank) + 1
-    root = make_part(buf, pos, end, depth=0, problems=problems, limits=limits)
-    if root.explicit_type:
-        return root
-    return _multipart_by_body(root, problems) or root
+    return _typed(make_part(buf, pos, end, depth=0, problems=problems, limits=limits), problems)
+
+
+def _typed(root: Part, problems: Problems) -> Part:
+    """The top-level entity *root*, or, without a usable Content-Type, what its body says it is."""
+    return root if root.explicit_type else _multipart_by_body(root, problems) or root
 
 
 def _multipart_by_body(root: Part, problems: Problems) -> Part | None:
@@ -800,8 +869,8 @@ def _multipart_by_body(root: Part, problems: Problems) -> Part | None:
 
 def _strict_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> tuple[list[tuple[int, int]], int, bool]:
-    """``(body spans, delimiter lines, closed)`` of the multipart body at *start*.
+) -> tuple[list[int], list[int], bool]:
+    """``(starts, ends, closed)`` of the body parts of the multipart body at *start*.
 
     RFC 2046 §5.1.1::
 
@@ -810,56 +879,60 @@ def _strict_spans(
         close-delimiter := delimiter "--"
         ; each followed by transport-padding (LWSP) and CRLF
 
-    A span runs from the end of one delimiter line to the line break
-    before the next (that line break belongs to the delimiter).  The
-    delimiter lines counted exclude the close-delimiter; *closed* says
-    whether one was found.  ``bytes.find`` for the fixed ``LF "--"
-    boundary`` marker scans in C (a pattern compiled per boundary costs
-    more than it saves on small reports); only lines that begin with the
-    marker are looked at here, in one loop that makes the spans as it
-    goes (one is run for every multipart visited).  Lines that begin with
-    the marker but are not delimiters (an inner boundary that extends the
-    outer one) count against ``max_parts``, so a body of such lines
-    cannot cost unbounded work.
+    A part runs from the end of one delimiter line to the line break
+    before the next (that line break belongs to the delimiter); *closed*
+    says whether a close-delimiter was found.  ``bytes.find`` for the
+    fixed ``LF "--" boundary`` marker scans in C (a pattern compiled per
+    boundary costs more than it saves on small reports); only lines that
+    begin with the marker are looked at here, in one loop (one is run for
+    every multipart visited).  Each delimiter line adds two edges, where
+    the part before it ends and where the next one starts; the preamble
+    is the first of those parts, dropped, and the parts are the edges
+    taken two by two with C-level slices.  More than ``max_parts`` parts
+    are refused.  Lines that begin with the marker but are not
+    delimiters (an inner boundary that extends the outer one) count
+    against ``max_parts`` too, so a body of such lines cannot cost
+    unbounded work.
     """
-    marker = b"\n--" + boundary
-    width = len(marker)
-    find, tail_at, max_parts = buf.find, _DELIMITER_TAIL.match, limits.max_parts
-    # The first delimiter line; what comes before it is the preamble, dropped.
+    marker, width, find, tail_at = b"\n--" + boundary, len(boundary) + 3, buf.find, _TAIL_AT
+    # Past *most* edges, more than max_parts parts (the first delimiter
+    # line, which ends the preamble, makes none: so never fewer than 4).
+    most = 2 * limits.max_parts + 2 if limits.max_parts > 0 else 4
+    # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...];
+    # *body* is the last of them, where the current part starts.  The first
+    # search starts at the LF before the body, if it has one.
+    edges, body, misses, pos = [start], start, 0, (start - 1 if start else 0) - width
     if buf.startswith(marker[1:], start):
-        line = start  # on the very first line: no LF before it
-    else:
-        line = find(marker, max(start - 1, 0), end) + 1
-        if not line:
-            return [], 0, False
-    misses = 0
-    while (tail := tail_at(buf, line + width - 1, end)) is None:
-        misses = _miss(misses, max_parts)
-        line = find(marker, line + width - 1, end) + 1
-        if not line:
-            return [], 0, False
-    pos = line - 1  # from here on, the LF that each delimiter line follows
-    if tail.group(1) is not None:
-        return [], 0, True  # a close-delimiter first: no parts
-    spans: list[tuple[int, int]] = []
-    body = tail.end()  # where the current part's body starts
+        # The usual body begins with a dash-boundary: no search for it (nor
+        # an LF before it, which a body that begins the buffer lacks).
+        pos = start - 1
+        if (tail := tail_at(buf, start + width - 1, end)) is None:
+            misses = _miss(misses, limits.max_parts)
+        elif tail.lastindex:
+            return [], [], True  # a close-delimiter first: no parts
+        else:
+            edges += (start, (body := tail.end()))
     while (pos := find(marker, pos + width, end)) != -1:
-        tail = tail_at(buf, pos + width, end)
-        if tail is None:
-            misses = _miss(misses, max_parts)
+        if (tail := tail_at(buf, pos + width, end)) is None:
+            misses = _miss(misses, limits.max_parts)
             continue
-        # The CRLF (or LF) before the delimiter line is the delimiter's.
-        # (An empty part: the LF that ends one delimiter line starts the next.)
-        spans.append((body, (pos - 1 if buf[pos - 1] == 0x0D else pos) if pos > body else body))
-        if tail.group(1) is not None:
-            return spans, len(spans), True
-        if len(spans) >= max_parts:
-            return spans, len(spans) + 1, False  # Budget.count refuses it
-        body = tail.end()
-    # No close-delimiter: the last part runs to the end (its final CR dropped,
-    # as before a delimiter).
-    spans.append((body, end - 1 if end > body and buf[end - 1] == 0x0D else end))
-    return spans, len(spans), False
+        # The CRLF (or LF) before the delimiter line is the delimiter's, so
+        # the part ends one byte earlier after a CR; an empty part ends
+        # where it starts (the LF ending one delimiter line starts the next).
+        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := tail.end()))
+        # tail.lastindex: the "--" of a close-delimiter was matched.
+        if tail.lastindex or len(edges) > most:
+            break
+    else:
+        # No close-delimiter: the last part runs to the end (its final CR
+        # dropped, as before a delimiter).
+        edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
+        return edges[2:-1:2], edges[3::2], False
+    if not tail.lastindex:
+        raise _too_many_parts(limits)
+    # Part k starts at edges[2k] and ends at edges[2k + 1]; the last edge,
+    # after the close-delimiter, starts the epilogue, dropped.
+    return edges[2:-1:2], edges[3::2], True
 
 
 def _miss(misses: int, max_parts: int) -> int:
@@ -878,7 +951,7 @@ def _indented(boundary: bytes) -> re.Pattern[bytes]:
 
 def _indented_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> tuple[list[tuple[int, int]], int, bool]:
+) -> tuple[list[int], list[int], bool]:
     """:func:`_strict_spans`, also accepting white space before ``--`` boundary.
 
     The lenient second reading, run only when the strict one finds too
@@ -891,19 +964,20 @@ def _indented_spans(
         if closing or len(lines) > limits.max_parts:
             break
     if not lines:
-        return [], 0, False
+        return [], [], False
     closed = lines[-1][2]
-    count = len(lines) - 1 if closed else len(lines)
     if not closed:
         lines.append((end + 1, end, True))  # the last part runs to the end
-    spans: list[tuple[int, int]] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for (_, body, _), (line, _, _) in itertools.pairwise(lines):
         # The line break before a delimiter belongs to the delimiter (§5.1.1).
         cut = line - 1
         if cut > body and buf[cut - 1] == 0x0D:
             cut -= 1
-        spans.append((body, max(cut, body)))
-    return spans, count, closed
+        starts.append(body)
+        ends.append(max(cut, body))
+    return starts, ends, closed
 
 
 def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> list[Part]:
@@ -917,24 +991,19 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     human text and the report.  The reading that finds more parts wins;
     only its problems are recorded.
     """
-    before = budget.parts
     # The strict reading records into *problems* directly; should the
     # lenient one win, what it recorded is taken back (the usual part pays
     # for no second collector).
     recorded, dropped = len(problems._errors), problems.dropped
-    kids = _child_list(part, problems, limits, budget, False)
-    if (
-        len(kids) >= 2
-        and (
-            part.content_type != "multipart/report"
-            or not _REPORT_PART_TYPES.isdisjoint([kid.content_type for kid in kids])
-        )
-    ) or not _may_be_indented(part, limits):
+    kids = list(_kids(part, problems, limits, budget, _strict_spans))
+    missed = part.content_type == "multipart/report" and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    if (len(kids) >= 2 and not missed) or not _may_be_indented(part, limits):
         return kids
+    # The strict reading counted its parts: the lenient one counts its own instead.
     after = budget.parts
-    budget.parts = before
+    budget.parts = after - len(kids)
     lenient = Problems()
-    indented = _child_list(part, lenient, limits, budget, True)
+    indented = list(_kids(part, lenient, limits, budget, _indented_spans))
     if len(indented) <= len(kids):
         budget.parts = after
         return kids
@@ -985,7 +1054,7 @@ def _merge(problems: Problems, found: Problems) -> None:
 
 
 # The report part types (RFC 8098 §3.1, RFC 3464 §2.1, RFC 6533 §5-§6).
-_REPORT_PART_TYPES = frozenset(
+_REPORT_PARTS = frozenset(
     (
         "message/disposition-notification",
         "message/global-disposition-notification",
@@ -1005,64 +1074,55 @@ def iter_children(
     close-delimiter (the last part runs to the end; a defect), a missing
     final line break.
     """
-    spans = _spans(part, problems, limits, budget, indented)
-    if not spans:
-        return
-    buf, depth = part.buf, part.depth + 1
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    for body, cut in spans:
-        yield make_part(
-            buf, body, cut, depth=depth, problems=problems, limits=limits, default=default
-        )
+    yield from _kids(part, problems, limits, budget, _indented_spans if indented else _strict_spans)
 
 
-def _child_list(
-    part: Part, problems: Problems, limits: Limits, budget: Budget, indented: bool
-) -> list[Part]:
-    """:func:`iter_children` as a list: every part is wanted, no generator to run."""
-    spans = _spans(part, problems, limits, budget, indented)
-    if not spans:
-        return []
-    buf, depth = part.buf, part.depth + 1
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    return [
-        make_part(buf, body, cut, depth=depth, problems=problems, limits=limits, default=default)
-        for body, cut in spans
-    ]
+# _strict_spans or _indented_spans: (buf, boundary, start, end, limits) -> (starts, ends, closed).
+_SpanReader = Callable[[bytes, bytes, int, int, Limits], tuple[list[int], list[int], bool]]
 
 
-def _spans(
-    part: Part, problems: Problems, limits: Limits, budget: Budget, indented: bool
-) -> list[tuple[int, int]]:
-    """``(start, end)`` in ``part.buf`` of each body part of multipart *part*, counted."""
+def _kids(
+    part: Part, problems: Problems, limits: Limits, budget: Budget, reader: _SpanReader
+) -> Iterator[Part]:
+    """The body parts of multipart *part*, counted, each read when the iterator reaches it.
+
+    ``map`` reads them (:func:`_entity`, all but the position bound), with
+    no Python loop around the calls.  RFC 2046 §5.1.5: in a
+    multipart/digest, a part without Content-Type is a message/rfc822.
+    """
     if part.depth >= limits.max_depth:
         _check_depth(part.depth + 1, limits)
-    boundary = part.params.get("boundary", "").rstrip(" ")
+    boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
-        return []
-    reader = _indented_spans if indented else _strict_spans
-    spans, count, closed = reader(
-        part.buf, boundary.encode("utf-8", "surrogateescape"), part.body_start, part.end, limits
-    )
-    if not count and not closed:
+        return iter(())
+    starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
+    budget.count(len(starts))
+    if not closed:
+        _not_closed(part, problems, found=bool(starts))
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    site = (part.buf, part.depth + 1, problems, limits, default)
+    return map(partial(_entity, site), starts, ends)
+
+
+def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
+    """The defect for a multipart with no close-delimiter (or no delimiter line at all)."""
+    if not found:
+        boundary = part.params.get("boundary", "").rstrip(" ")
         problems.add(
             "missing-boundary", f"No delimiter line for boundary {boundary[:70]!r} was found."
         )
-        return []
-    budget.count(count)
-    if not closed:
-        problems.add(
-            "missing-close-delimiter",
-            f"The {part.content_type} part ends without its close-delimiter line.",
-        )
-    return spans
+        return
+    problems.add(
+        "missing-close-delimiter",
+        f"The {part.content_type} part ends without its close-delimiter line.",
+    )
 
 
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
     """The message inside a message/rfc822 or message/global *part* (header block read)."""
     buf, start, end = part.buf, part.body_start, part.end
-    if part.encoding in ("base64", "quoted-printable"):
+    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
         # RFC 2046 §5.2.1 forbids encoding message/rfc822; some gateways do anyway.
         buf = decode_body(part, problems)
         start, end = 0, len(buf)
@@ -1076,7 +1136,7 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[
     (RFC 6522 §4) the body itself, quoted-printable allowed.
     """
     buf, start, end = part.buf, part.body_start, part.end
-    if part.encoding in ("base64", "quoted-printable"):
+    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
         # Decode no more than a header block can hold.
         window = Part(
             buf=buf,
@@ -1089,21 +1149,23 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[
         )
         buf = decode_body(window, problems)
         start, end = 0, len(buf)
-    _check_depth(part.depth + 1, limits)
-    head, _ = _read_head(buf, start, end, limits)
-    return split_pairs(head, problems, limits)
+    if part.depth >= limits.max_depth:
+        _check_depth(part.depth + 1, limits)
+    return split_pairs(_read_head(buf, start, end, limits)[0], problems, limits)
 
 
 def split_pairs(head: str, problems: Problems, limits: Limits) -> tuple[tuple[str, str], ...]:
     """``(name, value)`` for every field of *head*: :func:`split_fields` without line numbers.
 
     The returned original often has dozens of long ``Received`` fields:
-    after one ``findall``, each step (the check for junk lines, unfolding,
-    stripping) is a ``map`` run in C over all of them.
+    one ``findall``, then one list comprehension (for the few dozen rows
+    of a header block, cheaper than a chain of ``map`` objects), each
+    value unfolded (_unfold, written out for the usual one-line value).
     """
     rows = _FIELD.findall(head)
-    if not all(map(_FIRST, rows)):  # a line that is not a field: the careful reader
-        return tuple((f.name, f.value) for f in split_fields(head, problems, limits))
-    if len(rows) > limits.max_header_fields:
+    pairs = [(n, v.strip(" \t\r") if "\n" not in v else _unfold(v)) for n, v, _ in rows if n]
+    if len(pairs) != len(rows) or len(rows) > limits.max_header_fields:
+        if len(pairs) != len(rows):  # a line that is not a field: the careful reader
+            return tuple((f.name, f.value) for f in split_fields(head, problems, limits))
         raise _limit(f"more than {limits.max_header_fields} header fields in one block")
-    return tuple(zip(map(_FIRST, rows), _unfold_all(rows), strict=True))
+    return tuple(pairs)
