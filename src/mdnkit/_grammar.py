@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from itertools import compress, count, islice
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
@@ -78,6 +79,7 @@ from .model import (
 
 __all__ = [
     "Field",
+    "FieldGroup",
     "FieldTuple",
     "Token",
     "field_headers",
@@ -88,6 +90,7 @@ __all__ = [
     "read_address",
     "read_date",
     "read_fields",
+    "read_groups",
     "read_msg_id",
     "strip_comments",
     "tokenize",
@@ -150,13 +153,35 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
     than ``limits.max_line_bytes`` or there are more than
     ``limits.max_report_fields`` fields.
     """
+    return [
+        list(zip(names, values, lines))
+        for names, _keys, values, lines in read_groups(text, problems, limits)
+    ]
+
+
+# One group of fields as columns: the names as written, the same names
+# lower-cased (field names are case-insensitive: every reader looks them
+# up so), the values (unfolded, stripped) and the line where each field
+# starts.  Columns, because the readers hand whole columns to C-level
+# map() and set() calls.
+FieldGroup = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[int, ...]]
+
+
+def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGroup]:
+    """:func:`read_fields`, each group as a :data:`FieldGroup` of columns."""
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fast = _read_well_formed(text, limits)
     if fast is not None:
         return fast
-    return _read_careful(text, problems, limits)
+    return [_columns(group) for group in _read_careful(text, problems, limits)]
+
+
+def _columns(rows: list[FieldTuple]) -> FieldGroup:
+    """The :data:`FieldGroup` of a non-empty group of ``(name, value, line)`` rows."""
+    names, values, lines = zip(*rows)
+    return names, tuple(map(str.lower, names)), values, lines
 
 
 def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[FieldTuple]]:
@@ -234,59 +259,62 @@ def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Fi
     return groups
 
 
-# One line of a well-formed report part, as findall() tuples (name, value,
-# junk): a field with its folded lines (a continuation line starts with
-# WSP and is not blank), a blank line (all three empty), or anything else
-# (junk), which sends the part to the careful line-by-line reader.
-_WELL_FORMED_LINE = re.compile(
-    r"(?:([\x21-\x39\x3b-\x7e]+)[ \t]{0,8}:([^\n]*(?:\n[ \t][^\S\n]*\S[^\n]*)*)"
-    r"|[^\S\n]*|([^\n]+))\n"
+# A run of blank (empty or white-space-only) lines: what separates two
+# groups.  Only a line start can begin one, so the search costs a step per
+# line, not per character.
+_BLANK_LINES = re.compile(r"^(?:[^\S\n]*+\n)+", re.MULTILINE)
+# One line of a group whose folds are undone, as findall() tuples (name,
+# value, junk): a field, its value stripped of white space by the pattern
+# itself, or anything else (junk), which sends the part to the careful
+# line-by-line reader.  A value is as long as its line: possessive runs
+# and one greedy run backed off to the last non-space keep it linear.
+_GROUP_LINE = re.compile(
+    r"(?:([\x21-\x39\x3b-\x7e]++)[ \t]{0,8}+:[^\S\n]*+([^\n]*\S)?[^\S\n]*|([^\n]+))\n"
 )
-# Room for what the groups above leave out of a field: up to 8 blanks, the
-# colon, the line breaks (counted apart).
-_FIELD_EXTRA = 9
+# The first character of a line that starts a field (in a part whose
+# lines are all fields, continuations and blank lines).
+_STARTS_FIELD = re.compile(r"[\x21-\x39\x3b-\x7e]").match
 
 
-def _read_well_formed(text: str, limits: Limits) -> list[list[FieldTuple]] | None:
-    """:func:`read_fields` for a part with nothing to report, or None.
+def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
+    """:func:`read_groups` for a part with nothing to report, or None.
 
-    One C-level ``findall`` over the part instead of a Python step per
-    line.  None (the careful reader takes over, and records or raises
-    what it finds) as soon as a line is not a field, a continuation or a
-    blank line, or a bound might be reached.
+    Per group of fields, a few C-level steps instead of a Python step
+    per line: the groups are cut at blank lines by one regex split, the
+    folds of a group undone by str.replace() (within a group every line
+    that starts with white space continues a field), and its fields read
+    by one findall() whose rows are already (name, stripped value).  The
+    line numbers of all fields come from one pass over the lines.  None
+    (the careful reader takes over, and records or raises what it finds)
+    as soon as a line is not a field, a continuation or a blank line, or
+    a bound might be reached.
     """
     if not text.endswith("\n"):
         text += "\n"
-    rows = _WELL_FORMED_LINE.findall(text)
-    if len(rows) > limits.max_report_fields:
+    if text.count("\n") > limits.max_report_fields:
         return None  # perhaps too many fields: the careful reader counts them
+    # The line where each field starts, in order: the lines that start
+    # with a field-name character (a continuation starts with white space).
+    starts = compress(count(1), map(_STARTS_FIELD, text.split("\n")))
     # A field of at most this many characters is within max_line_bytes
-    # whatever they are (4 bytes at most each in UTF-8); only a part that
+    # whatever they are (4 bytes at most each in UTF-8); only a group that
     # long needs its fields measured.
     short = limits.max_line_bytes // 4
-    measure = len(text) > short
-    groups: list[list[FieldTuple]] = []
-    group: list[FieldTuple] = []
-    line = 1
-    for name, value, junk in rows:
-        if name:
-            if measure and len(name) + len(value) + _FIELD_EXTRA > short:
-                return None  # perhaps too long: the careful reader measures it
-            if "\n" in value:
-                group.append((name, value.replace("\n", "").strip(), line))
-                line += 1 + value.count("\n")
-            else:
-                group.append((name, value.strip(), line))
-                line += 1
-        elif junk:
+    groups: list[FieldGroup] = []
+    for block in _BLANK_LINES.split(text):
+        if not block:
+            continue  # before the first group, after the last
+        if "\n " in block or "\n\t" in block:
+            # RFC 5322 §2.2.3 unfolding: the line break goes, the white space stays.
+            block = block.replace("\n ", " ").replace("\n\t", "\t")
+        if len(block) > short and max(map(len, block.split("\n"))) > short:
+            return None  # perhaps too long: the careful reader measures it
+        names, values, junk = zip(*_GROUP_LINE.findall(block))
+        if any(junk):
             return None
-        else:
-            line += 1
-            if group:
-                groups.append(group)
-                group = []
-    if group:
-        groups.append(group)
+        groups.append(
+            (names, tuple(map(str.lower, names)), values, tuple(islice(starts, len(names))))
+        )
     return groups
 
 
