@@ -58,10 +58,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from itertools import compress, count, islice
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import NamedTuple
+from itertools import compress, count, islice, repeat
+from operator import call, not_
+from typing import Any, NamedTuple
 
 from ._address import addr_spec
 from ._defects import Problems
@@ -80,7 +82,9 @@ from .model import (
 __all__ = [
     "Field",
     "FieldGroup",
+    "FieldReaders",
     "FieldTuple",
+    "Reader",
     "Token",
     "field_headers",
     "parse_address_field",
@@ -154,7 +158,7 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
     ``limits.max_report_fields`` fields.
     """
     return [
-        list(zip(names, values, lines))
+        list(zip(names, values, lines, strict=True))
         for names, _keys, values, lines in read_groups(text, problems, limits)
     ]
 
@@ -180,7 +184,7 @@ def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGrou
 
 def _columns(rows: list[FieldTuple]) -> FieldGroup:
     """The :data:`FieldGroup` of a non-empty group of ``(name, value, line)`` rows."""
-    names, values, lines = zip(*rows)
+    names, values, lines = zip(*rows, strict=True)
     return names, tuple(map(str.lower, names)), values, lines
 
 
@@ -304,18 +308,70 @@ def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
     for block in _BLANK_LINES.split(text):
         if not block:
             continue  # before the first group, after the last
-        if "\n " in block or "\n\t" in block:
-            # RFC 5322 §2.2.3 unfolding: the line break goes, the white space stays.
-            block = block.replace("\n ", " ").replace("\n\t", "\t")
-        if len(block) > short and max(map(len, block.split("\n"))) > short:
+        # RFC 5322 §2.2.3 unfolding: the line break goes, the white space
+        # stays (in a group, every line that starts with white space is a
+        # continuation; the first line of a group then stays junk).
+        unfolded = block.replace("\n ", " ").replace("\n\t", "\t")
+        if len(unfolded) > short and max(map(len, unfolded.split("\n"))) > short:
             return None  # perhaps too long: the careful reader measures it
-        names, values, junk = zip(*_GROUP_LINE.findall(block))
+        names, values, junk = zip(*_GROUP_LINE.findall(unfolded), strict=True)
         if any(junk):
             return None
         groups.append(
             (names, tuple(map(str.lower, names)), values, tuple(islice(starts, len(names))))
         )
     return groups
+
+
+# A reader of one field value: (value, field name, problems, limits) -> value.
+Reader = Callable[[str, str, Problems, Limits], Any]
+
+
+class FieldReaders(dict[str, tuple[str, Reader]]):
+    """The fields a report group defines, by lower-cased name: the attribute each fills and its reader.
+
+    :meth:`read` reads a whole group with C-level steps; the report readers
+    keep a careful field-by-field loop for the groups it declines.
+    """
+
+    __slots__ = ("_attrs", "_reads")
+
+    def __init__(self, table: dict[str, tuple[str, Reader]]) -> None:
+        super().__init__(table)
+        self._attrs = {key: attr for key, (attr, _read) in table.items()}
+        self._reads = {key: read for key, (_attr, read) in table.items()}
+
+    def read(
+        self, group: FieldGroup, problems: Problems, limits: Limits
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]] | None:
+        """The attributes read from *group* and its other (extension) fields, or None.
+
+        Every field this table defines is read by its reader, in the
+        order of the group (so their defects come in that order); the
+        others are returned as (name, value) pairs, in order.  None when
+        a defined field comes twice: the caller's careful loop then says
+        which, and which one it keeps.
+        """
+        names, keys, values, _lines = group
+        extensions: list[tuple[str, str]] = []
+        known = list(map(self.__contains__, keys))
+        if not all(known):
+            unknown = list(map(not_, known))
+            extensions = list(zip(compress(names, unknown), compress(values, unknown), strict=True))
+            # Each column cut down to the known fields.
+            names, keys, values = map(tuple, map(compress, (names, keys, values), repeat(known)))
+        if len(set(keys)) != len(keys):
+            return None
+        # One reader call per field, made by map(): no Python loop step.
+        read = map(
+            call,
+            map(self._reads.__getitem__, keys),
+            values,
+            names,
+            repeat(problems),
+            repeat(limits),
+        )
+        return dict(zip(map(self._attrs.__getitem__, keys), read, strict=True)), extensions
 
 
 # Most report groups have no extension field: they share one empty Headers.

@@ -33,17 +33,19 @@ code                        meaning
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 
 from ._defects import Problems
 from ._grammar import (
     Field,
+    FieldGroup,
+    FieldReaders,
     FieldTuple,
     field_headers,
     parse_disposition,
     read_address,
-    read_fields,
+    read_groups,
     read_msg_id,
 )
 from .errors import ParseError
@@ -104,22 +106,64 @@ def mdn_values(
     ``fields-in-part-header`` defect.  Other header fields
     (``Content-Type`` …) are not MDN fields and are ignored.
     """
-    groups = read_fields(text, problems, limits)
+    groups = read_groups(text, problems, limits)
     if len(groups) > 1:
         problems.add(
             "several-field-groups",
             f"The MDN fields are split by blank lines into {len(groups)} groups; all are read",
         )
-    fields: list[FieldTuple] = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
-    if fields:
+    header: list[Field] = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
+    if header:
         problems.add(
             "fields-in-part-header",
             "MDN fields were written in the part's MIME header block",
         )
-    for group in groups:
-        fields.extend(group)
-
     values: dict[str, object] = dict.fromkeys(_SINGLE)  # every MDN keyword, None until read
+    read = None
+    if len(groups) == 1 and not header:
+        # The usual part: one group.  With no empty value and no Error
+        # field (both the careful loop's), it is read in C-level steps.
+        group = groups[0]
+        if "" not in group[2] and _REPEATABLE.isdisjoint(group[1]):
+            read = _READERS.read(group, problems, limits)
+    if read is None:
+        seen, errors, extensions = _one_by_one(header, groups, values, problems, limits)
+    else:
+        found, extensions = read
+        values.update(found)
+        seen, errors = groups[0][1], []
+    if "final-recipient" not in seen:
+        problems.add(
+            "missing-final-recipient",
+            "No Final-Recipient field (RFC 8098 §3.2.4 requires one)",
+            field="Final-Recipient",
+        )
+    if "disposition" not in seen:
+        problems.add(
+            "missing-disposition",
+            "No Disposition field (RFC 8098 §3.2.6 requires one)",
+            field="Disposition",
+        )
+    values["errors"] = tuple(errors)
+    values["extension_fields"] = field_headers(extensions)
+    return values
+
+
+def _one_by_one(
+    header: list[Field],
+    groups: list[FieldGroup],
+    values: dict[str, object],
+    problems: Problems,
+    limits: Limits,
+) -> tuple[set[str], list[str], list[tuple[str, str]]]:
+    """Read the fields of *header* then *groups* into *values*, field by field.
+
+    Returns the lower-cased names of the fields read once (seen, even
+    when empty), the Error texts and the extension fields.
+    """
+    fields: list[FieldTuple] = list(header)
+    for names, _keys, field_values, lines in groups:
+        fields.extend(zip(names, field_values, lines, strict=True))
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -148,22 +192,7 @@ def mdn_values(
             continue
         target, read = reader
         values[target] = read(value, name, problems, limits)
-
-    if "final-recipient" not in seen:
-        problems.add(
-            "missing-final-recipient",
-            "No Final-Recipient field (RFC 8098 §3.2.4 requires one)",
-            field="Final-Recipient",
-        )
-    if "disposition" not in seen:
-        problems.add(
-            "missing-disposition",
-            "No Disposition field (RFC 8098 §3.2.6 requires one)",
-            field="Disposition",
-        )
-    values["errors"] = tuple(errors)
-    values["extension_fields"] = field_headers(extensions)
-    return values
+    return seen, errors, extensions
 
 
 _NAME = itemgetter(0)
@@ -223,12 +252,14 @@ def _disposition(value: str, name: str, problems: Problems, limits: Limits) -> o
 
 # The fields read once, by lower-cased name: the MDN keyword each fills and
 # its reader, which takes (value, field name, problems, limits).
-_READERS: dict[str, tuple[str, Callable[[str, str, Problems, Limits], object]]] = {
-    "reporting-ua": ("reporting_ua", _as_written),  # §3.2.1
-    "mdn-gateway": ("mdn_gateway", read_address),  # §3.2.2
-    "original-recipient": ("original_recipient", read_address),  # §3.2.3
-    "final-recipient": ("final_recipient", read_address),  # §3.2.4
-    "original-message-id": ("original_message_id", read_msg_id),  # §3.2.5
-    "disposition": ("disposition", _disposition),  # §3.2.6
-    "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
-}
+_READERS = FieldReaders(
+    {
+        "reporting-ua": ("reporting_ua", _as_written),  # §3.2.1
+        "mdn-gateway": ("mdn_gateway", read_address),  # §3.2.2
+        "original-recipient": ("original_recipient", read_address),  # §3.2.3
+        "final-recipient": ("final_recipient", read_address),  # §3.2.4
+        "original-message-id": ("original_message_id", read_msg_id),  # §3.2.5
+        "disposition": ("disposition", _disposition),  # §3.2.6
+        "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
+    }
+)
