@@ -672,14 +672,13 @@ def test_parse_address_field_fast_path_agrees_with_the_careful_reading(value: st
 
     fast_problems, careful_problems = Problems(), Problems()
     fast = parse_address_field(value, fast_problems, field="F")
-    plain, rfc822, dns = _grammar._PLAIN_TYPED, _grammar._PLAIN_RFC822, _grammar._DNS_TYPE
+    plain, usual = _grammar._PLAIN_TYPED, _grammar._PLAIN_ADDRESS
     try:
-        # No pattern ever matches, no prefix is usual: the careful path only.
-        _grammar._PLAIN_TYPED = _grammar._PLAIN_RFC822 = re.compile(r"(?!)")
-        _grammar._DNS_TYPE = ()
+        # No pattern ever matches: the careful path only.
+        _grammar._PLAIN_TYPED = _grammar._PLAIN_ADDRESS = re.compile(r"(?!)")
         careful = parse_address_field(value, careful_problems, field="F")
     finally:
-        _grammar._PLAIN_TYPED, _grammar._PLAIN_RFC822, _grammar._DNS_TYPE = plain, rfc822, dns
+        _grammar._PLAIN_TYPED, _grammar._PLAIN_ADDRESS = plain, usual
     assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
 
 

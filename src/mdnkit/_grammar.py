@@ -305,21 +305,21 @@ def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
     # long needs its fields measured.
     short = limits.max_line_bytes // 4
     groups: list[FieldGroup] = []
-    for block in _BLANK_LINES.split(text):
-        if not block:
-            continue  # before the first group, after the last
+    # (The split gives an empty string before the first group and after
+    # the last when the part starts or ends with a blank line.)
+    for block in filter(None, _BLANK_LINES.split(text)):
         # RFC 5322 §2.2.3 unfolding: the line break goes, the white space
-        # stays (in a group, every line that starts with white space is a
-        # continuation; the first line of a group then stays junk).
+        # stays.  Within a group every line that starts with white space
+        # continues a field; one that starts a group has no line break
+        # before it and is left for findall() to call junk.
         unfolded = block.replace("\n ", " ").replace("\n\t", "\t")
         if len(unfolded) > short and max(map(len, unfolded.split("\n"))) > short:
             return None  # perhaps too long: the careful reader measures it
         names, values, junk = zip(*_GROUP_LINE.findall(unfolded), strict=True)
         if any(junk):
             return None
-        groups.append(
-            (names, tuple(map(str.lower, names)), values, tuple(islice(starts, len(names))))
-        )
+        lines = tuple(islice(starts, len(names)))
+        groups.append((names, tuple(map(str.lower, names)), values, lines))
     return groups
 
 
@@ -363,14 +363,8 @@ class FieldReaders(dict[str, tuple[str, Reader]]):
         if len(set(keys)) != len(keys):
             return None
         # One reader call per field, made by map(): no Python loop step.
-        read = map(
-            call,
-            map(self._reads.__getitem__, keys),
-            values,
-            names,
-            repeat(problems),
-            repeat(limits),
-        )
+        reads = map(self._reads.__getitem__, keys)
+        read = map(call, reads, values, names, repeat(problems), repeat(limits))
         return dict(zip(map(self._attrs.__getitem__, keys), read, strict=True)), extensions
 
 
@@ -904,18 +898,28 @@ _ATOM = re.compile(r"[^\s()<>\[\]:;@\\,\"/]+\Z")
 # quote to skip), and a bare addr-spec: what the careful reading reads as is.
 _PLAIN_TYPED = re.compile(r"[ \t]*([A-Za-z0-9][A-Za-z0-9.+_-]*)[ \t]*;(.*)\Z", re.DOTALL)
 _PLAIN_MAILBOX = re.compile(r'[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z')
-# _PLAIN_TYPED with the type rfc822 (any case) then _PLAIN_MAILBOX in
-# printable ASCII only (a class of ranges is a bitmap test per character,
-# where "not white space" asks for the Unicode category of each one); a
-# mailbox outside it is read by those two.
-_PLAIN_RFC822 = re.compile(
-    r"[ \t]*[Rr][Ff][Cc]822[ \t]*;[ \t]*"
-    r"([\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+"
-    r"@[\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+)[ \t]*\Z"
+# The three usual values, in one match, each read as _PLAIN_TYPED and the
+# code after it read them (the group that matched tells the type):
+# 1. rfc822 (any case) and _PLAIN_MAILBOX in printable ASCII only (a class
+#    of ranges is a bitmap test per character, where "not white space"
+#    asks for the Unicode category of each one); a mailbox outside it is
+#    read by those two;
+# 2. rfc822 and a text with no '@' and no '(': an AS2 trading-partner name
+#    ("rfc822; PARTNER-B"), kept as written, stripped;
+# 3. the usual spellings of the dns type (Reporting-MTA, Remote-MTA): the
+#    rest of the value, stripped, is the address.
+# Linear: each branch is tried once, and its greedy runs back off only
+# over white space to the last character that is not.
+_PLAIN_ADDRESS = re.compile(
+    r"[ \t]*+(?:[Rr][Ff][Cc]822[ \t]*+;"
+    r"(?:[ \t]*+([\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+"
+    r"@[\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+)[ \t]*"
+    r"|\s*+([^@(]*[^@(\s])\s*)"
+    r"|(?:dns|DNS)[ \t]*+;\s*+(.*\S)\s*)\Z",
+    re.DOTALL,
 )
-# The usual spellings of the dns type with nothing before the ';': the
-# rest of the value, stripped, is the address (_PLAIN_TYPED's reading).
-_DNS_TYPE = ("dns;", "DNS;")
+# The address type of each group of _PLAIN_ADDRESS, by its number.
+_PLAIN_ADDRESS_TYPES = (None, "rfc822", "rfc822", "dns")
 # RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
@@ -948,13 +952,10 @@ def parse_address_field(
 def read_address(value: str, field: str, problems: Problems, limits: Limits) -> AddressField | None:
     """:func:`parse_address_field` with positional arguments, for the report readers."""
     # The most common values first, read as _PLAIN_TYPED below reads them.
-    plain = _PLAIN_RFC822.match(value)
-    if plain is not None:  # "rfc822; a@b", in one match
-        return _address_field("rfc822", plain.group(1))
-    if value.startswith(_DNS_TYPE):  # "dns; mx.example" (Reporting-MTA, Remote-MTA)
-        host = value[4:].strip()
-        if host:
-            return _address_field("dns", host)
+    plain = _PLAIN_ADDRESS.match(value)
+    if plain is not None:
+        found = plain.lastindex
+        return _address_field(_PLAIN_ADDRESS_TYPES[found], plain.group(found))
     plain = _PLAIN_TYPED.match(value)
     if plain is not None:
         # The common shapes, which need none of the repairs below:
@@ -1134,24 +1135,26 @@ _MONTHS = {
 # RFC 5322 §3.3 in its usual form, with an optional trailing (comment):
 # read with datetime() directly, the standard library's parser only when
 # this does not match.  Years below 1000 are left to it (it reads "0099"
-# as 1999, RFC 5322 §4.3 two-digit years).
+# as 1999, RFC 5322 §4.3 two-digit years), and so is "-0000" (no zone
+# information: a defect).
 _PLAIN_DATE = re.compile(
     r"[ \t]*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),[ \t]*)?([0-9]{1,2})[ \t]+"
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]+([1-9][0-9]{3})[ \t]+"
-    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?[ \t]+([+-])([0-9]{2})([0-9]{2})"
+    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?[ \t]+(?!-0000)([+-][0-9]{4})"
     r"[ \t]*(?:\([^()\\]{0,60}\)[ \t]*)?\Z"
 )
 
 
 # Zones seen, by their text ("+0100"): a report stream uses a handful.
-# Bounded: at most 2 signs x 100 x 100 texts, fewer valid ones.
+# Bounded: at most 2 signs x 10000 texts, fewer valid ones.
 _ZONES: dict[str, timezone] = {}
 
 
-def _zone(sign: str, hours: str, minutes: str) -> timezone:
-    offset = (int(hours) * 3600 + int(minutes) * 60) * (-1 if sign == "-" else 1)
-    zone = timezone(timedelta(seconds=offset))  # ValueError beyond 24 hours
-    _ZONES[sign + hours + minutes] = zone
+def _zone(text: str) -> timezone:
+    """The zone of a ``zone`` text of _PLAIN_DATE (``"+0130"``); ValueError beyond 24 hours."""
+    offset = int(text[1:3]) * 3600 + int(text[3:]) * 60
+    zone = timezone(timedelta(seconds=-offset if text[0] == "-" else offset))
+    _ZONES[text] = zone
     return zone
 
 
@@ -1173,21 +1176,14 @@ def read_date(value: str, field: str, problems: Problems, limits: Limits) -> dat
     """:func:`parse_date` with positional arguments, for the report readers."""
     plain = _PLAIN_DATE.match(value)
     if plain is not None:
-        day, month, year, hour, minute, second, sign, zh, zm = plain.groups()
-        if sign == "+" or zh != "00" or zm != "00":  # "-0000" means no zone: a defect
-            try:
-                zone = _ZONES.get(sign + zh + zm) or _zone(sign, zh, zm)
-                return datetime(
-                    int(year),
-                    _MONTHS[month],
-                    int(day),
-                    int(hour),
-                    int(minute),
-                    int(second or 0),
-                    tzinfo=zone,
-                )
-            except ValueError:
-                pass  # 30 February, hour 25, zone +2400: the careful path says so
+        day, month, year, hour, minute, second, zone = plain.groups("0")  # no seconds: 0
+        try:
+            time = map(int, (day, hour, minute, second))
+            return datetime(
+                int(year), _MONTHS[month], *time, tzinfo=_ZONES.get(zone) or _zone(zone)
+            )
+        except ValueError:
+            pass  # 30 February, hour 25, zone +2400: the careful path says so
     text, _ = strip_comments(value, problems, field=field, limits=limits)
     text = " ".join(text.split())
     parsed: datetime | None = None
