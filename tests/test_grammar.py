@@ -207,7 +207,7 @@ def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str, limits:
     # The findall() fast path must read exactly what the line-by-line
     # reader reads, and give up whenever the careful reader would record
     # a defect or go over a bound.
-    from mdnkit._grammar import _columns, _read_careful, _read_well_formed
+    from mdnkit._grammar import _group, _read_careful, _read_well_formed
 
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -217,7 +217,7 @@ def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str, limits:
     fast = _read_well_formed(text, limits)
     if fast is not None:
         assert isinstance(careful, list)
-        assert (fast, error, problems.codes()) == ([_columns(g) for g in careful], None, [])
+        assert (fast, error, problems.codes()) == ([_group(g) for g in careful], None, [])
     elif limits is DEFAULT_LIMITS:
         # Short parts within the bounds: only a defect sends them there.
         assert problems.codes() != [], f"fast path gave up on a clean part: {text!r}"

@@ -34,14 +34,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from itertools import repeat
-from operator import eq, itemgetter
+from collections.abc import Callable
 from typing import Any
 
 from ._defects import Problems
 from ._grammar import (
     FieldGroup,
-    FieldReaders,
     _shown,
     field_headers,
     read_address,
@@ -118,11 +116,7 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
             "empty-delivery-status",
             "The delivery-status part has no fields: no recipient can be read",
         )
-        return {
-            **_per_message_values(_NO_GROUP, Problems(), limits),
-            "recipients": (),
-            "utf8": utf8,
-        }
+        return {**_per_message_values(([], []), Problems(), limits), "recipients": (), "utf8": utf8}
     per_message, recipient_groups = _regroup(groups, problems, limits)
     values = _per_message_values(per_message, problems, limits)
     if not recipient_groups:
@@ -131,7 +125,7 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
             "The delivery-status part has no per-recipient group (RFC 3464 §2.1 asks for one)",
         )
     values["recipients"] = tuple(
-        map(_recipient, recipient_groups, repeat(problems), repeat(limits))
+        [_recipient(group, problems, limits) for group in recipient_groups]
     )
     values["utf8"] = utf8
     return values
@@ -140,36 +134,27 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
 # ---------------------------------------------------------------------------
 # Groups
 
-_NO_GROUP: FieldGroup = ((), (), (), ())
-_FIRST = itemgetter(0)
-_KEYS = itemgetter(1)  # a FieldGroup's lower-cased names
-
-
-def _cut(group: FieldGroup, start: int, stop: int | None) -> FieldGroup:
-    """The fields *start* to *stop* of *group*."""
-    names, keys, values, lines = group
-    return names[start:stop], keys[start:stop], values[start:stop], lines[start:stop]
-
-
-def _join(group: FieldGroup, more: FieldGroup) -> FieldGroup:
-    """The fields of *group* then those of *more*."""
-    return group[0] + more[0], group[1] + more[1], group[2] + more[2], group[3] + more[3]
+_Group = FieldGroup
 
 
 def _regroup(
-    groups: list[FieldGroup], problems: Problems, limits: Limits
-) -> tuple[FieldGroup, list[FieldGroup]]:
+    groups: list[_Group], problems: Problems, limits: Limits
+) -> tuple[_Group, list[_Group]]:
     """Split the groups read at blank lines into per-message and per-recipient groups."""
-    first = groups[0]
+    first, names = groups[0]
+    split = (
+        None
+        if _PER_RECIPIENT.isdisjoint(names)  # the usual per-message group: one C-level test
+        else next(i for i, name in enumerate(names) if name in _PER_RECIPIENT)
+    )
     rest = groups[1:]
-    if _PER_RECIPIENT.isdisjoint(first[1]):  # the usual per-message group: one C-level test
-        per_message = first
+    if split is None:
+        per_message = groups[0]
     else:
-        split = next(i for i, key in enumerate(first[1]) if key in _PER_RECIPIENT)
-        per_message = _cut(first, 0, split)
-        rest = [_cut(first, split, None), *rest]
+        per_message = (first[:split], names[:split])
+        rest = [(first[split:], names[split:]), *rest]
         if split:
-            name, line = first[0][split], first[3][split]
+            name, _value, line = first[split]
             problems.add(
                 "missing-blank-line",
                 f"No blank line before the first per-recipient field ({name}, line {line})",
@@ -181,30 +166,30 @@ def _regroup(
                 "The delivery-status part starts with per-recipient fields (RFC 3464 §2.1 "
                 "asks for a per-message group first)",
             )
-    keys = list(map(_KEYS, rest))
-    if _NAMES_RECIPIENT.issuperset(map(_FIRST, keys)) and all(
-        map(eq, map(len, map(set, keys)), map(len, keys))
-    ):
-        # The usual groups, told by C-level tests: each starts with its
-        # recipient (so it continues no other) and has no field twice (so
-        # it holds one recipient).
-        if len(rest) > limits.max_recipients:
-            raise _too_many_recipients(limits)
-        return per_message, rest
-    recipients: list[FieldGroup] = []
+    recipients: list[_Group] = []
     for group in rest:
+        group_names = group[1]
+        if group_names[0] in _NAMES_RECIPIENT and len(set(group_names)) == len(group_names):
+            # The usual group, told by two C-level tests: it starts with its
+            # recipient (so it continues no other) and has no field twice
+            # (so it holds one recipient).
+            recipients.append(group)
+            if len(recipients) > limits.max_recipients:
+                raise _too_many_recipients(limits)
+            continue
         for part in _split_recipients(group, problems):
             if recipients and _continues(recipients[-1], part):
                 # RFC 3464 Appendix E "Delayed DSN": a page break left blank
                 # lines between Final-Recipient and Status/Action.
-                name, line = part[0][0], part[3][0]
+                name, _value, line = part[0][0]
                 problems.add(
                     "split-recipient-group",
                     f"A blank line splits one recipient's fields ({name}, line "
                     f"{line}, has no Final-Recipient before it); read as one group",
                     field=name,
                 )
-                recipients[-1] = _join(recipients[-1], part)
+                fields, field_names = recipients[-1]
+                recipients[-1] = (fields + part[0], field_names + part[1])
                 continue
             recipients.append(part)
             if len(recipients) > limits.max_recipients:
@@ -221,7 +206,7 @@ def _too_many_recipients(limits: Limits) -> ParseError:
 _NAMES_RECIPIENT = frozenset({"final-recipient", "original-recipient"})
 
 
-def _continues(previous: FieldGroup, group: FieldGroup) -> bool:
+def _continues(previous: _Group, group: _Group) -> bool:
     """Whether *group* is the rest of the recipient in *previous*, cut off by a blank line.
 
     So when *group* names no recipient, brings per-recipient fields, and
@@ -239,51 +224,42 @@ def _continues(previous: FieldGroup, group: FieldGroup) -> bool:
     return bool(before & _NAMES_RECIPIENT) and not brings & before
 
 
-# One field of a group: name, lower-cased name, value, line.
-_Row = tuple[str, str, str, int]
-
-
-def _split_recipients(group: FieldGroup, problems: Problems) -> list[FieldGroup]:
+def _split_recipients(group: _Group, problems: Problems) -> list[_Group]:
     """One blank-line group, split where a recipient's field comes a second time."""
-    keys = group[1]
-    if len(set(keys)) == len(keys):
+    fields, names = group
+    if len(set(names)) == len(names):
         return [group]  # the usual group: no field comes twice
-    starts = [key for key in keys if key in _STARTS_AGAIN]
+    starts = [name for name in names if name in _STARTS_AGAIN]
     if len(starts) == len(set(starts)):
         return [group]  # no field that starts a recipient comes twice
-    parts: list[list[_Row]] = [[]]
+    parts: list[_Group] = [([], [])]
     seen: set[str] = set()
-    for row in zip(*group, strict=True):
-        name, key, _value, line = row
+    for field, key in zip(fields, names, strict=True):
+        name, _value, line = field
         if key in _STARTS_AGAIN and key in seen:
-            current = parts[-1]
-            moved: list[_Row] = []
+            current, current_names = parts[-1]
+            moved: _Group = ([], [])
             # "Original-Recipient: a / Final-Recipient: a / ... / Original-
             # Recipient: b / Final-Recipient: b": the Original-Recipient just
             # before the second Final-Recipient belongs to the next recipient.
             # (Only when it is the sole Original-Recipient of the group so far.)
             if (
                 key == "final-recipient"
-                and current[-1][1] == "original-recipient"
-                and "original-recipient" not in [row[1] for row in current[:-1]]
+                and current_names[-1] == "original-recipient"
+                and "original-recipient" not in current_names[:-1]
             ):
-                moved = [current.pop()]
+                moved = ([current.pop()], [current_names.pop()])
             problems.add(
                 "missing-blank-line",
                 f"No blank line between two recipients ({name}, line {line})",
                 field=name,
             )
             parts.append(moved)
-            seen = {row[1] for row in moved}
-        parts[-1].append(row)
+            seen = set(moved[1])
+        parts[-1][0].append(field)
+        parts[-1][1].append(key)
         seen.add(key)
-    return [_from_rows(part) for part in parts]
-
-
-def _from_rows(rows: list[_Row]) -> FieldGroup:
-    """The :data:`FieldGroup` of a non-empty list of rows."""
-    names, keys, values, lines = zip(*rows, strict=True)
-    return names, keys, values, lines
+    return parts
 
 
 def _decode_encoded_blocks(text: str, problems: Problems) -> str:
@@ -346,51 +322,29 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 # Per-message fields (RFC 3464 §2.2)
 
 
-def _per_message_values(group: FieldGroup, problems: Problems, limits: Limits) -> dict[str, Any]:
-    read = _PER_MESSAGE_READERS.read(group, problems, limits)
-    found, extensions = (
-        _one_by_one(group, _PER_MESSAGE_READERS, problems, limits) if read is None else read
-    )
-    if "reporting_mta" not in found:
+def _per_message_values(group: _Group, problems: Problems, limits: Limits) -> dict[str, Any]:
+    values = dict(_NO_PER_MESSAGE_VALUES)
+    extensions: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= is a dear keyword call)
+        reader = _PER_MESSAGE_READERS.get(key)
+        if reader is None:
+            extensions.append((name, value))
+            continue
+        if key in seen:
+            _duplicate(name, line, problems)
+            continue
+        seen.add(key)
+        attr, read = reader
+        values[attr] = read(value, name, problems, limits)
+    if "reporting-mta" not in seen:
         problems.add(
             "missing-reporting-mta",
             "No Reporting-MTA field (RFC 3464 §2.2.2 requires it)",
             field="Reporting-MTA",
         )
-    return {**_NO_PER_MESSAGE_VALUES, **found, "extension_fields": field_headers(extensions)}
-
-
-def _one_by_one(
-    group: FieldGroup, readers: FieldReaders, problems: Problems, limits: Limits
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """What :meth:`FieldReaders.read` gives, field by field, for a group it declines.
-
-    A field read twice keeps its first value (a ``duplicate-field``
-    defect); a per-message field in a recipient group is a
-    ``misplaced-field`` defect and stays with the extension fields.
-    """
-    # An attribute present (even None, for a value that did not read)
-    # means the field was seen.
-    values: dict[str, Any] = {}
-    extensions: list[tuple[str, str]] = []
-    for name, key, value, line in zip(*group, strict=True):
-        reader = readers.get(key)
-        if reader is None:
-            if key in _PER_MESSAGE and readers is _RECIPIENT_READERS:
-                problems.add(
-                    "misplaced-field",
-                    f"{name} describes the message but sits in a recipient group "
-                    f"(line {line}); kept with the recipient's extension fields",
-                    field=name,
-                )
-            extensions.append((name, value))
-            continue
-        attr, read = reader
-        if attr in values:
-            _duplicate(name, line, problems)
-            continue
-        values[attr] = read(value, name, problems, limits)
-    return values, extensions
+    values["extension_fields"] = field_headers(extensions)
+    return values
 
 
 def _envelope_id(value: str, name: str, problems: Problems, limits: Limits) -> str | None:
@@ -429,16 +383,28 @@ def _envelope_id(value: str, name: str, problems: Problems, limits: Limits) -> s
 # Per-recipient fields (RFC 3464 §2.3)
 
 
-def _recipient(group: FieldGroup, problems: Problems, limits: Limits) -> DSNRecipient:
-    # A per-message field here is a defect: the careful loop records it.
-    read = (
-        _RECIPIENT_READERS.read(group, problems, limits)
-        if _PER_MESSAGE.isdisjoint(group[1])
-        else None
-    )
-    values, extensions = (
-        _one_by_one(group, _RECIPIENT_READERS, problems, limits) if read is None else read
-    )
+def _recipient(group: _Group, problems: Problems, limits: Limits) -> DSNRecipient:
+    # One dict of attributes, keyed as DSNRecipient's: an attribute present
+    # (even None, for a value that did not read) means the field was seen.
+    values: dict[str, Any] = {}
+    extensions: list[tuple[str, str]] = []
+    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= is a dear keyword call)
+        reader = _RECIPIENT_READERS.get(key)
+        if reader is None:
+            if key in _PER_MESSAGE:
+                problems.add(
+                    "misplaced-field",
+                    f"{name} describes the message but sits in a recipient group "
+                    f"(line {line}); kept with the recipient's extension fields",
+                    field=name,
+                )
+            extensions.append((name, value))
+            continue
+        attr, read = reader
+        if attr in values:
+            _duplicate(name, line, problems)
+            continue
+        values[attr] = read(value, name, problems, limits)
     recipient = _dsn_recipient(values, field_headers(extensions))
     if not _MUST.issubset(values) or recipient.will_retry_until is not None:
         _check_recipient(recipient, values, problems)
@@ -588,32 +554,30 @@ def _log_id(value: str, name: str, problems: Problems, limits: Limits) -> str | 
     return " ".join(value.split()) or None
 
 
+_Reader = Callable[[str, str, Problems, Limits], Any]
+
 # RFC 3464 §2.2: the per-message fields read into DSN attributes.
-_PER_MESSAGE_READERS = FieldReaders(
-    {
-        "original-envelope-id": ("original_envelope_id", _envelope_id),  # §2.2.1
-        "reporting-mta": ("reporting_mta", read_address),  # §2.2.2
-        "dsn-gateway": ("dsn_gateway", read_address),  # §2.2.3
-        "received-from-mta": ("received_from_mta", read_address),  # §2.2.4
-        "arrival-date": ("arrival_date", read_date),  # §2.2.5
-    }
-)
+_PER_MESSAGE_READERS: dict[str, tuple[str, _Reader]] = {
+    "original-envelope-id": ("original_envelope_id", _envelope_id),  # §2.2.1
+    "reporting-mta": ("reporting_mta", read_address),  # §2.2.2
+    "dsn-gateway": ("dsn_gateway", read_address),  # §2.2.3
+    "received-from-mta": ("received_from_mta", read_address),  # §2.2.4
+    "arrival-date": ("arrival_date", read_date),  # §2.2.5
+}
 # Every per-message attribute, None until its field is read.
 _NO_PER_MESSAGE_VALUES = dict.fromkeys(attr for attr, _read in _PER_MESSAGE_READERS.values())
 
 # RFC 3464 §2.3: the per-recipient fields read into DSNRecipient attributes;
 # Localized-Diagnostic (RFC 6533 §4.1) may repeat and stays an extension.
-_RECIPIENT_READERS = FieldReaders(
-    {
-        "original-recipient": ("original_recipient", read_address),  # §2.3.1
-        "final-recipient": ("final_recipient", read_address),  # §2.3.2
-        "action": ("action", _action),  # §2.3.3
-        "status": ("status", _status),  # §2.3.4
-        "remote-mta": ("remote_mta", read_address),  # §2.3.5
-        "diagnostic-code": ("diagnostic_code", _read_diagnostic),  # §2.3.6
-        "last-attempt-date": ("last_attempt_date", read_date),  # §2.3.7
-        "final-log-id": ("final_log_id", _log_id),  # §2.3.8
-        "will-retry-until": ("will_retry_until", read_date),  # §2.3.9
-    }
-)
+_RECIPIENT_READERS: dict[str, tuple[str, _Reader]] = {
+    "original-recipient": ("original_recipient", read_address),  # §2.3.1
+    "final-recipient": ("final_recipient", read_address),  # §2.3.2
+    "action": ("action", _action),  # §2.3.3
+    "status": ("status", _status),  # §2.3.4
+    "remote-mta": ("remote_mta", read_address),  # §2.3.5
+    "diagnostic-code": ("diagnostic_code", _read_diagnostic),  # §2.3.6
+    "last-attempt-date": ("last_attempt_date", read_date),  # §2.3.7
+    "final-log-id": ("final_log_id", _log_id),  # §2.3.8
+    "will-retry-until": ("will_retry_until", read_date),  # §2.3.9
+}
 _MUST = frozenset(("final_recipient", "action", "status"))

@@ -61,8 +61,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from itertools import compress, count, islice, repeat
-from operator import call, not_
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from ._address import addr_spec
@@ -82,7 +81,6 @@ from .model import (
 __all__ = [
     "Field",
     "FieldGroup",
-    "FieldReaders",
     "FieldTuple",
     "Reader",
     "Token",
@@ -157,35 +155,32 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
     than ``limits.max_line_bytes`` or there are more than
     ``limits.max_report_fields`` fields.
     """
-    return [
-        list(zip(names, values, lines, strict=True))
-        for names, _keys, values, lines in read_groups(text, problems, limits)
-    ]
+    return [fields for fields, _keys in read_groups(text, problems, limits)]
 
 
-# One group of fields as columns: the names as written, the same names
-# lower-cased (field names are case-insensitive: every reader looks them
-# up so), the values (unfolded, stripped) and the line where each field
-# starts.  Columns, because the readers hand whole columns to C-level
-# map() and set() calls.
-FieldGroup = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[int, ...]]
+# One group of fields and the lower-cased name of each (field names are
+# case-insensitive: every reader looks them up so, and tests the group's
+# names as a whole with C-level set operations).
+FieldGroup = tuple[list[FieldTuple], list[str]]
+
+_NAME = itemgetter(0)
+_VALUE = itemgetter(1)
 
 
 def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGroup]:
-    """:func:`read_fields`, each group as a :data:`FieldGroup` of columns."""
+    """:func:`read_fields`, each group with the lower-cased names of its fields."""
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fast = _read_well_formed(text, limits)
     if fast is not None:
         return fast
-    return [_columns(group) for group in _read_careful(text, problems, limits)]
+    return [_group(fields) for fields in _read_careful(text, problems, limits)]
 
 
-def _columns(rows: list[FieldTuple]) -> FieldGroup:
-    """The :data:`FieldGroup` of a non-empty group of ``(name, value, line)`` rows."""
-    names, values, lines = zip(*rows, strict=True)
-    return names, tuple(map(str.lower, names)), values, lines
+def _group(fields: list[FieldTuple]) -> FieldGroup:
+    """*fields* with the lower-cased name of each."""
+    return fields, list(map(str.lower, map(_NAME, fields)))
 
 
 def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[FieldTuple]]:
@@ -263,109 +258,61 @@ def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Fi
     return groups
 
 
-# A run of blank (empty or white-space-only) lines: what separates two
-# groups.  Only a line start can begin one, so the search costs a step per
-# line, not per character.
-_BLANK_LINES = re.compile(r"^(?:[^\S\n]*+\n)+", re.MULTILINE)
-# One line of a group whose folds are undone, as findall() tuples (name,
-# value, junk): a field, its value stripped of white space by the pattern
-# itself, or anything else (junk), which sends the part to the careful
-# line-by-line reader.  A value is as long as its line: possessive runs
-# and one greedy run backed off to the last non-space keep it linear.
-_GROUP_LINE = re.compile(
-    r"(?:([\x21-\x39\x3b-\x7e]++)[ \t]{0,8}+:[^\S\n]*+([^\n]*\S)?[^\S\n]*|([^\n]+))\n"
+# One line of a well-formed report part, as findall() tuples (name, value,
+# junk): a field with its folded lines (a continuation line starts with
+# WSP and is not blank), a blank line (all three empty), or anything else
+# (junk), which sends the part to the careful line-by-line reader.
+_WELL_FORMED_LINE = re.compile(
+    r"(?:([\x21-\x39\x3b-\x7e]+)[ \t]{0,8}:([^\n]*(?:\n[ \t][^\S\n]*\S[^\n]*)*)"
+    r"|[^\S\n]*|([^\n]+))\n"
 )
-# The first character of a line that starts a field (in a part whose
-# lines are all fields, continuations and blank lines).
-_STARTS_FIELD = re.compile(r"[\x21-\x39\x3b-\x7e]").match
+# Room for what the groups above leave out of a field: up to 8 blanks, the
+# colon, the line breaks (counted apart).
+_FIELD_EXTRA = 9
+_BLANK_ROW = ("", "", "")
 
 
 def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
     """:func:`read_groups` for a part with nothing to report, or None.
 
-    Per group of fields, a few C-level steps instead of a Python step
-    per line: the groups are cut at blank lines by one regex split, the
-    folds of a group undone by str.replace() (within a group every line
-    that starts with white space continues a field), and its fields read
-    by one findall() whose rows are already (name, stripped value).  The
-    line numbers of all fields come from one pass over the lines.  None
-    (the careful reader takes over, and records or raises what it finds)
-    as soon as a line is not a field, a continuation or a blank line, or
-    a bound might be reached.
+    One C-level ``findall`` over the part instead of a regex match per
+    line.  None (the careful reader takes over, and records or raises
+    what it finds) as soon as a line is not a field, a continuation or a
+    blank line, or a bound might be reached.
     """
     if not text.endswith("\n"):
         text += "\n"
-    if text.count("\n") > limits.max_report_fields:
+    rows = _WELL_FORMED_LINE.findall(text)
+    if len(rows) > limits.max_report_fields:
         return None  # perhaps too many fields: the careful reader counts them
-    # The line where each field starts, in order: the lines that start
-    # with a field-name character (a continuation starts with white space).
-    starts = compress(count(1), map(_STARTS_FIELD, text.split("\n")))
     # A field of at most this many characters is within max_line_bytes
-    # whatever they are (4 bytes at most each in UTF-8); only a group that
+    # whatever they are (4 bytes at most each in UTF-8); only a part that
     # long needs its fields measured.
-    short = limits.max_line_bytes // 4
+    short = limits.max_line_bytes // 4 - _FIELD_EXTRA
+    if len(text) > short and any(len(name) + len(value) > short for name, value, _ in rows):
+        return None  # perhaps too long: the careful reader measures it
+    rows.append(_BLANK_ROW)  # the end of the part ends its last group
     groups: list[FieldGroup] = []
-    # (The split gives an empty string before the first group and after
-    # the last when the part starts or ends with a blank line.)
-    for block in filter(None, _BLANK_LINES.split(text)):
-        # RFC 5322 §2.2.3 unfolding: the line break goes, the white space
-        # stays.  Within a group every line that starts with white space
-        # continues a field; one that starts a group has no line break
-        # before it and is left for findall() to call junk.
-        unfolded = block.replace("\n ", " ").replace("\n\t", "\t")
-        if len(unfolded) > short and max(map(len, unfolded.split("\n"))) > short:
-            return None  # perhaps too long: the careful reader measures it
-        names, values, junk = zip(*_GROUP_LINE.findall(unfolded), strict=True)
-        if any(junk):
-            return None
-        lines = tuple(islice(starts, len(names)))
-        groups.append((names, tuple(map(str.lower, names)), values, lines))
+    fields: list[FieldTuple] = []
+    folds = 0  # a row is a line, and the folded lines of its field
+    for line, (name, value, junk) in enumerate(rows, 1):
+        if not name:
+            if junk:
+                return None
+            if fields:  # a blank line ends a group
+                groups.append(_group(fields))
+                fields = []
+        elif "\n" in value:
+            # RFC 5322 §2.2.3 unfolding: the line breaks go, the white space stays.
+            fields.append((name, value.replace("\n", "").strip(), line + folds))
+            folds += value.count("\n")
+        else:
+            fields.append((name, value.strip(), line + folds))
     return groups
 
 
 # A reader of one field value: (value, field name, problems, limits) -> value.
 Reader = Callable[[str, str, Problems, Limits], Any]
-
-
-class FieldReaders(dict[str, tuple[str, Reader]]):
-    """The fields a report group defines, by lower-cased name: the attribute each fills and its reader.
-
-    :meth:`read` reads a whole group with C-level steps; the report readers
-    keep a careful field-by-field loop for the groups it declines.
-    """
-
-    __slots__ = ("_attrs", "_reads")
-
-    def __init__(self, table: dict[str, tuple[str, Reader]]) -> None:
-        super().__init__(table)
-        self._attrs = {key: attr for key, (attr, _read) in table.items()}
-        self._reads = {key: read for key, (_attr, read) in table.items()}
-
-    def read(
-        self, group: FieldGroup, problems: Problems, limits: Limits
-    ) -> tuple[dict[str, Any], list[tuple[str, str]]] | None:
-        """The attributes read from *group* and its other (extension) fields, or None.
-
-        Every field this table defines is read by its reader, in the
-        order of the group (so their defects come in that order); the
-        others are returned as (name, value) pairs, in order.  None when
-        a defined field comes twice: the caller's careful loop then says
-        which, and which one it keeps.
-        """
-        names, keys, values, _lines = group
-        extensions: list[tuple[str, str]] = []
-        known = list(map(self.__contains__, keys))
-        if not all(known):
-            unknown = list(map(not_, known))
-            extensions = list(zip(compress(names, unknown), compress(values, unknown), strict=True))
-            # Each column cut down to the known fields.
-            names, keys, values = map(tuple, map(compress, (names, keys, values), repeat(known)))
-        if len(set(keys)) != len(keys):
-            return None
-        # One reader call per field, made by map(): no Python loop step.
-        reads = map(self._reads.__getitem__, keys)
-        read = map(call, reads, values, names, repeat(problems), repeat(limits))
-        return dict(zip(map(self._attrs.__getitem__, keys), read, strict=True)), extensions
 
 
 # Most report groups have no extension field: they share one empty Headers.
@@ -919,7 +866,7 @@ _PLAIN_ADDRESS = re.compile(
     re.DOTALL,
 )
 # The address type of each group of _PLAIN_ADDRESS, by its number.
-_PLAIN_ADDRESS_TYPES = (None, "rfc822", "rfc822", "dns")
+_PLAIN_ADDRESS_TYPES = ("", "rfc822", "rfc822", "dns")
 # RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
@@ -954,7 +901,7 @@ def read_address(value: str, field: str, problems: Problems, limits: Limits) -> 
     # The most common values first, read as _PLAIN_TYPED below reads them.
     plain = _PLAIN_ADDRESS.match(value)
     if plain is not None:
-        found = plain.lastindex
+        found = plain.lastindex or 0  # the one group that matched tells the type
         return _address_field(_PLAIN_ADDRESS_TYPES[found], plain.group(found))
     plain = _PLAIN_TYPED.match(value)
     if plain is not None:
@@ -1178,10 +1125,9 @@ def read_date(value: str, field: str, problems: Problems, limits: Limits) -> dat
     if plain is not None:
         day, month, year, hour, minute, second, zone = plain.groups("0")  # no seconds: 0
         try:
-            time = map(int, (day, hour, minute, second))
-            return datetime(
-                int(year), _MONTHS[month], *time, tzinfo=_ZONES.get(zone) or _zone(zone)
-            )
+            d, h, m, s = map(int, (day, hour, minute, second))
+            tz = _ZONES.get(zone) or _zone(zone)
+            return datetime(int(year), _MONTHS[month], d, h, m, s, 0, tz)  # tzinfo: no keyword
         except ValueError:
             pass  # 30 February, hour 25, zone +2400: the careful path says so
     text, _ = strip_comments(value, problems, field=field, limits=limits)

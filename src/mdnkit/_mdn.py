@@ -33,14 +33,11 @@ code                        meaning
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from operator import itemgetter
+from collections.abc import Callable, Sequence
 
 from ._defects import Problems
 from ._grammar import (
     Field,
-    FieldGroup,
-    FieldReaders,
     FieldTuple,
     field_headers,
     parse_disposition,
@@ -112,63 +109,23 @@ def mdn_values(
             "several-field-groups",
             f"The MDN fields are split by blank lines into {len(groups)} groups; all are read",
         )
-    header: list[Field] = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
-    if header:
+    fields: list[FieldTuple] = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
+    # Field names are case-insensitive: each is lower-cased once.
+    keys = [name.lower() for name, _value, _line in fields]
+    if fields:
         problems.add(
             "fields-in-part-header",
             "MDN fields were written in the part's MIME header block",
         )
+    for group, group_keys in groups:
+        fields += group
+        keys += group_keys
+
     values: dict[str, object] = dict.fromkeys(_SINGLE)  # every MDN keyword, None until read
-    read = None
-    if len(groups) == 1 and not header:
-        # The usual part: one group.  With no empty value and no Error
-        # field (both the careful loop's), it is read in C-level steps.
-        group = groups[0]
-        if "" not in group[2] and _REPEATABLE.isdisjoint(group[1]):
-            read = _READERS.read(group, problems, limits)
-    if read is None:
-        seen, errors, extensions = _one_by_one(header, groups, values, problems, limits)
-    else:
-        found, extensions = read
-        values.update(found)
-        seen, errors = groups[0][1], []
-    if "final-recipient" not in seen:
-        problems.add(
-            "missing-final-recipient",
-            "No Final-Recipient field (RFC 8098 §3.2.4 requires one)",
-            field="Final-Recipient",
-        )
-    if "disposition" not in seen:
-        problems.add(
-            "missing-disposition",
-            "No Disposition field (RFC 8098 §3.2.6 requires one)",
-            field="Disposition",
-        )
-    values["errors"] = tuple(errors)
-    values["extension_fields"] = field_headers(extensions)
-    return values
-
-
-def _one_by_one(
-    header: list[Field],
-    groups: list[FieldGroup],
-    values: dict[str, object],
-    problems: Problems,
-    limits: Limits,
-) -> tuple[set[str], list[str], list[tuple[str, str]]]:
-    """Read the fields of *header* then *groups* into *values*, field by field.
-
-    Returns the lower-cased names of the fields read once (seen, even
-    when empty), the Error texts and the extension fields.
-    """
-    fields: list[FieldTuple] = list(header)
-    for names, _keys, field_values, lines in groups:
-        fields.extend(zip(names, field_values, lines, strict=True))
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
-    # Field names are case-insensitive: each is lower-cased once, here.
-    for (name, value, _line), key in zip(fields, map(str.lower, map(_NAME, fields)), strict=True):
+    for (name, value, _line), key in zip(fields, keys):  # noqa: B905 (strict= is a dear keyword call)
         reader = _READERS.get(key)
         if reader is None:
             if key in _REPEATABLE:
@@ -192,10 +149,22 @@ def _one_by_one(
             continue
         target, read = reader
         values[target] = read(value, name, problems, limits)
-    return seen, errors, extensions
 
-
-_NAME = itemgetter(0)
+    if "final-recipient" not in seen:
+        problems.add(
+            "missing-final-recipient",
+            "No Final-Recipient field (RFC 8098 §3.2.4 requires one)",
+            field="Final-Recipient",
+        )
+    if "disposition" not in seen:
+        problems.add(
+            "missing-disposition",
+            "No Disposition field (RFC 8098 §3.2.6 requires one)",
+            field="Disposition",
+        )
+    values["errors"] = tuple(errors)
+    values["extension_fields"] = field_headers(extensions)
+    return values
 
 
 def _error_text(key: str, name: str, value: str, problems: Problems) -> str:
@@ -252,14 +221,12 @@ def _disposition(value: str, name: str, problems: Problems, limits: Limits) -> o
 
 # The fields read once, by lower-cased name: the MDN keyword each fills and
 # its reader, which takes (value, field name, problems, limits).
-_READERS = FieldReaders(
-    {
-        "reporting-ua": ("reporting_ua", _as_written),  # §3.2.1
-        "mdn-gateway": ("mdn_gateway", read_address),  # §3.2.2
-        "original-recipient": ("original_recipient", read_address),  # §3.2.3
-        "final-recipient": ("final_recipient", read_address),  # §3.2.4
-        "original-message-id": ("original_message_id", read_msg_id),  # §3.2.5
-        "disposition": ("disposition", _disposition),  # §3.2.6
-        "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
-    }
-)
+_READERS: dict[str, tuple[str, Callable[[str, str, Problems, Limits], object]]] = {
+    "reporting-ua": ("reporting_ua", _as_written),  # §3.2.1
+    "mdn-gateway": ("mdn_gateway", read_address),  # §3.2.2
+    "original-recipient": ("original_recipient", read_address),  # §3.2.3
+    "final-recipient": ("final_recipient", read_address),  # §3.2.4
+    "original-message-id": ("original_message_id", read_msg_id),  # §3.2.5
+    "disposition": ("disposition", _disposition),  # §3.2.6
+    "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
+}
