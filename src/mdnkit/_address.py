@@ -14,14 +14,6 @@ import re
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*\Z")
 # RFC 5321 §4.1.2 Domain (with RFC 6531 U-labels allowed) or an address literal.
 _DOMAIN = re.compile(r"(?:[^\s@()<>\[\]\\,;:\"]+|\[[^\[\]\\\s]*\])\Z")
-# The usual shapes, read as addr_spec() reads them: "Name <a@b>" (the only
-# '<'), and "a@b" with perhaps one trailing "(comment)"; the addr-spec has
-# no white space, no brackets and one '@'.  Each branch is tried once: its
-# runs stop at '<', '>' or '(' and back off over white space only.
-_PLAIN_SPEC = re.compile(
-    r"(?:[^<]*<([^\s<>@]+@[^\s<>@]+)>[^<]*"
-    r"|\s*+([^\s<>@()]+@[^\s<>@()]+)\s*(?:\([^()<]*\)\s*)?)\Z"
-)
 # RFC 5321 §4.5.3.1: 64 octets of local part, 255 of domain.
 MAX_LOCAL = 64
 MAX_DOMAIN = 255
@@ -35,9 +27,6 @@ def addr_spec(text: str) -> str | None:
     (``@relay:a@b``, RFC 5321 §4.1.2 ``A-d-l``), and a trailing comment.
     The local part keeps its case and quoting.
     """
-    plain = _PLAIN_SPEC.match(text)
-    if plain is not None:
-        return plain.group(1) or plain.group(2)
     text = text.strip()
     if not text:
         return None

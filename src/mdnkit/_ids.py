@@ -10,11 +10,6 @@ careless generator), so every comparison goes through :func:`canonical`.
 
 from __future__ import annotations
 
-import re
-
-# An id that is already its own key: no white space, no angle brackets.
-_PLAIN = re.compile(r"[^\s<]+")
-
 
 def canonical(text: object) -> str | None:
     """The comparison key of a Message-ID, or None when there is none.
@@ -29,8 +24,6 @@ def canonical(text: object) -> str | None:
     generators write ids with a space in them.  Case is kept: ids are
     case-sensitive.
     """
-    if type(text) is str and _PLAIN.fullmatch(text):
-        return text  # what the parser hands over: the id read from a msg-id
     if text is None:
         return None
     value = str(text).strip()
