@@ -294,20 +294,28 @@ def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
     rows.append(_BLANK_ROW)  # the end of the part ends its last group
     groups: list[FieldGroup] = []
     fields: list[FieldTuple] = []
-    folds = 0  # a row is a line, and the folded lines of its field
-    for line, (name, value, junk) in enumerate(rows, 1):
+    keys: list[str] = []
+    line = 1
+    # Plain steps per row: for the few fields of a report they cost less
+    # than building map() or zip() objects over them.
+    for name, value, junk in rows:
         if not name:
             if junk:
                 return None
             if fields:  # a blank line ends a group
-                groups.append(_group(fields))
+                groups.append((fields, keys))
                 fields = []
+                keys = []
+            line += 1
         elif "\n" in value:
             # RFC 5322 §2.2.3 unfolding: the line breaks go, the white space stays.
-            fields.append((name, value.replace("\n", "").strip(), line + folds))
-            folds += value.count("\n")
+            fields.append((name, value.replace("\n", "").strip(), line))
+            keys.append(name.lower())
+            line += 1 + value.count("\n")
         else:
-            fields.append((name, value.strip(), line + folds))
+            fields.append((name, value.strip(), line))
+            keys.append(name.lower())
+            line += 1
     return groups
 
 
