@@ -58,6 +58,7 @@ from .model import (
     _dsn_recipient,
     _status_code,
 )
+from .statuscodes import _REGISTERED as _REGISTERED_STATUS
 from .statuscodes import _WELL_FORMED as _STATUS
 from .statuscodes import parse_status
 
@@ -534,7 +535,10 @@ def _read_diagnostic(value: str, field: str, problems: Problems, limits: Limits)
 def _status(value: str, name: str, problems: Problems, limits: Limits) -> StatusCode | None:
     """RFC 3464 §2.3.4, by :func:`~mdnkit.statuscodes.parse_status`."""
     # The usual "5.1.1", no comment: parse_status would find the same (the
-    # value is stripped; one that is not fails this test and goes there).
+    # value is stripped; one that is not fails these tests and goes there).
+    registered = _REGISTERED_STATUS.get(value)
+    if registered is not None:
+        return registered
     if _STATUS.fullmatch(value):
         return _status_code(value)
     return parse_status(value, problems, field=name, limits=limits)
