@@ -910,7 +910,7 @@ def read_address(value: str, field: str, problems: Problems, limits: Limits) -> 
     plain = _PLAIN_ADDRESS.match(value)
     if plain is not None:
         found = plain.lastindex or 0  # the one group that matched tells the type
-        return _address_field(_PLAIN_ADDRESS_TYPES[found], plain.group(found))
+        return _address_field(_PLAIN_ADDRESS_TYPES[found], plain[found])
     plain = _PLAIN_TYPED.match(value)
     if plain is not None:
         # The common shapes, which need none of the repairs below:
@@ -1033,7 +1033,7 @@ def read_msg_id(value: str, field: str, problems: Problems, limits: Limits) -> s
     """:func:`parse_msg_id` with positional arguments, for the report readers."""
     plain = _PLAIN_MSG_ID.match(value)
     if plain is not None:
-        return plain.group(1)  # "<left@right>": nothing to repair or record
+        return plain[1]  # "<left@right>": nothing to repair or record
     text, _ = strip_comments(value, problems, field=field, limits=limits)
     if not text:
         problems.add("empty-message-id", "No message id", field=field)

@@ -109,14 +109,16 @@ def mdn_values(
             "several-field-groups",
             f"The MDN fields are split by blank lines into {len(groups)} groups; all are read",
         )
-    fields: list[FieldTuple] = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
-    # Field names are case-insensitive: each is lower-cased once.
-    keys = [name.lower() for name, _value, _line in fields]
-    if fields:
-        problems.add(
-            "fields-in-part-header",
-            "MDN fields were written in the part's MIME header block",
-        )
+    fields: list[FieldTuple] = []
+    keys: list[str] = []  # field names are case-insensitive: each is lower-cased once
+    if header_fields:
+        fields = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
+        keys = [name.lower() for name, _value, _line in fields]
+        if fields:
+            problems.add(
+                "fields-in-part-header",
+                "MDN fields were written in the part's MIME header block",
+            )
     for group, group_keys in groups:
         fields += group
         keys += group_keys
