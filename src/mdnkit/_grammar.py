@@ -1133,9 +1133,11 @@ def read_date(value: str, field: str, problems: Problems, limits: Limits) -> dat
     if plain is not None:
         day, month, year, hour, minute, second, zone = plain.groups("0")  # no seconds: 0
         try:
-            d, h, m, s = map(int, (day, hour, minute, second))
             tz = _ZONES.get(zone) or _zone(zone)
-            return datetime(int(year), _MONTHS[month], d, h, m, s, 0, tz)  # tzinfo: no keyword
+            # tzinfo passed by position: a keyword call to datetime() costs more.
+            return datetime(
+                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, tz
+            )
         except ValueError:
             pass  # 30 February, hour 25, zone +2400: the careful path says so
     text, _ = strip_comments(value, problems, field=field, limits=limits)
