@@ -58,11 +58,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ._address import addr_spec
 from ._defects import Problems
@@ -82,7 +81,6 @@ __all__ = [
     "Field",
     "FieldGroup",
     "FieldTuple",
-    "Reader",
     "Token",
     "field_headers",
     "parse_address_field",
@@ -158,13 +156,12 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
     return [fields for fields, _keys in read_groups(text, problems, limits)]
 
 
-# One group of fields and the lower-cased name of each (field names are
-# case-insensitive: every reader looks them up so, and tests the group's
-# names as a whole with C-level set operations).
+# One group of fields and the lower-cased name of each, made as the fields
+# are read: field names are case-insensitive, so every reader looks them up
+# lower-cased, and tests a group's names as a whole with set operations.
 FieldGroup = tuple[list[FieldTuple], list[str]]
 
 _NAME = itemgetter(0)
-_VALUE = itemgetter(1)
 
 
 def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGroup]:
@@ -317,10 +314,6 @@ def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
             keys.append(name.lower())
             line += 1
     return groups
-
-
-# A reader of one field value: (value, field name, problems, limits) -> value.
-Reader = Callable[[str, str, Problems, Limits], Any]
 
 
 # Most report groups have no extension field: they share one empty Headers.

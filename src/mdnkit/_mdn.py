@@ -127,7 +127,7 @@ def mdn_values(
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for (name, value, _line), key in zip(fields, keys):  # noqa: B905 (strict= is a dear keyword call)
+    for (name, value, _line), key in zip(fields, keys):  # noqa: B905 (strict= costs a keyword call)
         reader = _READERS.get(key)
         if reader is None:
             if key in _REPEATABLE:
