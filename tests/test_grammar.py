@@ -190,6 +190,7 @@ _FIELD_TEXT = st.lists(
         [
             *("Action: failed", "Status:5.1.1", "X-A :b", "a:", " folded", "\tx", "  ", "\x0b", ""),
             *("junk", "Final-Recipient: rfc822; a@b", " ", "\u2028", "é: v", "n\x0c: v", ":"),
+            *("B:\u00a0x\u00a0", "E:\t\tv\t ", "  \x85", " \t y  ", "D:   "),
             "\ufeffA: b",
         ]
     ),
@@ -221,6 +222,23 @@ def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str, limits:
     elif limits is DEFAULT_LIMITS:
         # Short parts within the bounds: only a defect sends them there.
         assert problems.codes() != [], f"fast path gave up on a clean part: {text!r}"
+
+
+@given(st.one_of(_FIELD_TEXT, st.text()))
+def test_read_groups_pair_each_group_with_its_lower_cased_names(text: str) -> None:
+    # read_groups is read_fields with the names of each group lower-cased,
+    # whichever reader (fast or careful) read the part.
+    from mdnkit._grammar import read_groups
+
+    groups, error = outcome(read_groups, text, Problems(), DEFAULT_LIMITS)
+    fields, same_error = outcome(read_fields, text, Problems(), DEFAULT_LIMITS)
+    assert (error is None) == (same_error is None)
+    if error is None:
+        assert isinstance(groups, list)
+        assert [group for group, _keys in groups] == fields
+        assert [keys for _group, keys in groups] == [
+            [name.lower() for name, _value, _line in group] for group, _keys in groups
+        ]
 
 
 @given(st.text())
