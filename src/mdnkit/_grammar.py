@@ -60,7 +60,6 @@ import dataclasses
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from operator import itemgetter
 from typing import NamedTuple
 
 from ._address import addr_spec
@@ -161,8 +160,6 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
 # lower-cased, and tests a group's names as a whole with set operations.
 FieldGroup = tuple[list[FieldTuple], list[str]]
 
-_NAME = itemgetter(0)
-
 
 def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGroup]:
     """:func:`read_fields`, each group with the lower-cased names of its fields."""
@@ -177,7 +174,7 @@ def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGrou
 
 def _group(fields: list[FieldTuple]) -> FieldGroup:
     """*fields* with the lower-cased name of each."""
-    return fields, list(map(str.lower, map(_NAME, fields)))
+    return fields, [name.lower() for name, _value, _line in fields]
 
 
 def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[FieldTuple]]:
