@@ -190,6 +190,7 @@ _FIELD_TEXT = st.lists(
         [
             *("Action: failed", "Status:5.1.1", "X-A :b", "a:", " folded", "\tx", "  ", "\x0b", ""),
             *("junk", "Final-Recipient: rfc822; a@b", " ", "\u2028", "é: v", "n\x0c: v", ":"),
+            *("B:\u00a0x\u00a0", "E:\t\tv\t ", "  \x85", " \t y  ", "D:   "),
             "\ufeffA: b",
         ]
     ),
@@ -207,7 +208,7 @@ def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str, limits:
     # The findall() fast path must read exactly what the line-by-line
     # reader reads, and give up whenever the careful reader would record
     # a defect or go over a bound.
-    from mdnkit._grammar import _read_careful, _read_well_formed
+    from mdnkit._grammar import _group, _read_careful, _read_well_formed
 
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -216,10 +217,28 @@ def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str, limits:
     careful, error = outcome(_read_careful, text, problems, limits)
     fast = _read_well_formed(text, limits)
     if fast is not None:
-        assert (fast, error, problems.codes()) == (careful, None, [])
+        assert isinstance(careful, list)
+        assert (fast, error, problems.codes()) == ([_group(g) for g in careful], None, [])
     elif limits is DEFAULT_LIMITS:
         # Short parts within the bounds: only a defect sends them there.
         assert problems.codes() != [], f"fast path gave up on a clean part: {text!r}"
+
+
+@given(st.one_of(_FIELD_TEXT, st.text()))
+def test_read_groups_pair_each_group_with_its_lower_cased_names(text: str) -> None:
+    # read_groups is read_fields with the names of each group lower-cased,
+    # whichever reader (fast or careful) read the part.
+    from mdnkit._grammar import read_groups
+
+    groups, error = outcome(read_groups, text, Problems(), DEFAULT_LIMITS)
+    fields, same_error = outcome(read_fields, text, Problems(), DEFAULT_LIMITS)
+    assert (error is None) == (same_error is None)
+    if error is None:
+        assert isinstance(groups, list)
+        assert [group for group, _keys in groups] == fields
+        assert [keys for _group, keys in groups] == [
+            [name.lower() for name, _value, _line in group] for group, _keys in groups
+        ]
 
 
 @given(st.text())
@@ -671,14 +690,13 @@ def test_parse_address_field_fast_path_agrees_with_the_careful_reading(value: st
 
     fast_problems, careful_problems = Problems(), Problems()
     fast = parse_address_field(value, fast_problems, field="F")
-    plain, rfc822, dns = _grammar._PLAIN_TYPED, _grammar._PLAIN_RFC822, _grammar._DNS_TYPE
+    plain, usual = _grammar._PLAIN_TYPED, _grammar._PLAIN_ADDRESS
     try:
-        # No pattern ever matches, no prefix is usual: the careful path only.
-        _grammar._PLAIN_TYPED = _grammar._PLAIN_RFC822 = re.compile(r"(?!)")
-        _grammar._DNS_TYPE = ()
+        # No pattern ever matches: the careful path only.
+        _grammar._PLAIN_TYPED = _grammar._PLAIN_ADDRESS = re.compile(r"(?!)")
         careful = parse_address_field(value, careful_problems, field="F")
     finally:
-        _grammar._PLAIN_TYPED, _grammar._PLAIN_RFC822, _grammar._DNS_TYPE = plain, rfc822, dns
+        _grammar._PLAIN_TYPED, _grammar._PLAIN_ADDRESS = plain, usual
     assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
 
 

@@ -240,3 +240,15 @@ def test_status_code_fast_constructor_builds_the_dataclass(comment: str | None) 
     built = _status_code("5.1.1", comment)
     expected = StatusCode(code="5.1.1", comment=comment)
     assert (built, repr(built), hash(built)) == (expected, repr(expected), hash(expected))
+
+
+def test_registered_codes_table_reads_as_parse_status() -> None:
+    # The DSN reader takes the registered codes from a table of ready
+    # values: each must be what parse_status reads, with nothing to record.
+    from mdnkit.statuscodes import _REGISTERED
+
+    assert len(_REGISTERED) == len(CLASSES) * len(REGISTRY)
+    for code, status in _REGISTERED.items():
+        problems = Problems()
+        assert (status, problems.codes()) == (parse_status(code, problems), [])
+        assert describe(code) == status.meaning

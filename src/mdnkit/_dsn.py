@@ -35,17 +35,16 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
-from operator import itemgetter
 from typing import Any
 
 from ._defects import Problems
 from ._grammar import (
-    FieldTuple,
+    FieldGroup,
     _shown,
     field_headers,
     read_address,
     read_date,
-    read_fields,
+    read_groups,
     strip_comments,
 )
 from .errors import ParseError
@@ -59,6 +58,7 @@ from .model import (
     _dsn_recipient,
     _status_code,
 )
+from .statuscodes import _REGISTERED as _REGISTERED_STATUS
 from .statuscodes import _WELL_FORMED as _STATUS
 from .statuscodes import parse_status
 
@@ -111,13 +111,7 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
             "A message/delivery-status part must be 7-bit; non-ASCII text was read as is",
         )
     text = _decode_encoded_blocks(text, problems)
-    # Each group with the lower-cased names of its fields, made once: every
-    # table below is keyed by them (field names are case-insensitive).
-    groups = [
-        (group, list(map(str.lower, map(_NAME, group))))
-        for group in read_fields(text, problems, limits)
-        if group
-    ]
+    groups = read_groups(text, problems, limits)
     if not groups:
         problems.add(
             "empty-delivery-status",
@@ -141,14 +135,10 @@ def dsn_values(text: str, problems: Problems, limits: Limits, *, utf8: bool) -> 
 # ---------------------------------------------------------------------------
 # Groups
 
-_NAME = itemgetter(0)
-# A group of fields, with the lower-cased name of each.
-_Group = tuple[list[FieldTuple], list[str]]
-
 
 def _regroup(
-    groups: list[_Group], problems: Problems, limits: Limits
-) -> tuple[_Group, list[_Group]]:
+    groups: list[FieldGroup], problems: Problems, limits: Limits
+) -> tuple[FieldGroup, list[FieldGroup]]:
     """Split the groups read at blank lines into per-message and per-recipient groups."""
     first, names = groups[0]
     split = (
@@ -175,7 +165,7 @@ def _regroup(
                 "The delivery-status part starts with per-recipient fields (RFC 3464 §2.1 "
                 "asks for a per-message group first)",
             )
-    recipients: list[_Group] = []
+    recipients: list[FieldGroup] = []
     for group in rest:
         group_names = group[1]
         if group_names[0] in _NAMES_RECIPIENT and len(set(group_names)) == len(group_names):
@@ -215,7 +205,7 @@ def _too_many_recipients(limits: Limits) -> ParseError:
 _NAMES_RECIPIENT = frozenset({"final-recipient", "original-recipient"})
 
 
-def _continues(previous: _Group, group: _Group) -> bool:
+def _continues(previous: FieldGroup, group: FieldGroup) -> bool:
     """Whether *group* is the rest of the recipient in *previous*, cut off by a blank line.
 
     So when *group* names no recipient, brings per-recipient fields, and
@@ -233,7 +223,7 @@ def _continues(previous: _Group, group: _Group) -> bool:
     return bool(before & _NAMES_RECIPIENT) and not brings & before
 
 
-def _split_recipients(group: _Group, problems: Problems) -> list[_Group]:
+def _split_recipients(group: FieldGroup, problems: Problems) -> list[FieldGroup]:
     """One blank-line group, split where a recipient's field comes a second time."""
     fields, names = group
     if len(set(names)) == len(names):
@@ -241,13 +231,13 @@ def _split_recipients(group: _Group, problems: Problems) -> list[_Group]:
     starts = [name for name in names if name in _STARTS_AGAIN]
     if len(starts) == len(set(starts)):
         return [group]  # no field that starts a recipient comes twice
-    parts: list[_Group] = [([], [])]
+    parts: list[FieldGroup] = [([], [])]
     seen: set[str] = set()
     for field, key in zip(fields, names, strict=True):
         name, _value, line = field
         if key in _STARTS_AGAIN and key in seen:
             current, current_names = parts[-1]
-            moved: _Group = ([], [])
+            moved: FieldGroup = ([], [])
             # "Original-Recipient: a / Final-Recipient: a / ... / Original-
             # Recipient: b / Final-Recipient: b": the Original-Recipient just
             # before the second Final-Recipient belongs to the next recipient.
@@ -331,11 +321,11 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 # Per-message fields (RFC 3464 §2.2)
 
 
-def _per_message_values(group: _Group, problems: Problems, limits: Limits) -> dict[str, Any]:
+def _per_message_values(group: FieldGroup, problems: Problems, limits: Limits) -> dict[str, Any]:
     values = dict(_NO_PER_MESSAGE_VALUES)
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for (name, value, line), key in zip(*group, strict=True):
+    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
         reader = _PER_MESSAGE_READERS.get(key)
         if reader is None:
             extensions.append((name, value))
@@ -392,12 +382,12 @@ def _envelope_id(value: str, name: str, problems: Problems, limits: Limits) -> s
 # Per-recipient fields (RFC 3464 §2.3)
 
 
-def _recipient(group: _Group, problems: Problems, limits: Limits) -> DSNRecipient:
+def _recipient(group: FieldGroup, problems: Problems, limits: Limits) -> DSNRecipient:
     # One dict of attributes, keyed as DSNRecipient's: an attribute present
     # (even None, for a value that did not read) means the field was seen.
     values: dict[str, Any] = {}
     extensions: list[tuple[str, str]] = []
-    for (name, value, line), key in zip(*group, strict=True):
+    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
         reader = _RECIPIENT_READERS.get(key)
         if reader is None:
             if key in _PER_MESSAGE:
@@ -543,7 +533,10 @@ def _read_diagnostic(value: str, field: str, problems: Problems, limits: Limits)
 def _status(value: str, name: str, problems: Problems, limits: Limits) -> StatusCode | None:
     """RFC 3464 §2.3.4, by :func:`~mdnkit.statuscodes.parse_status`."""
     # The usual "5.1.1", no comment: parse_status would find the same (the
-    # value is stripped; one that is not fails this test and goes there).
+    # value is stripped; one that is not fails these tests and goes there).
+    registered = _REGISTERED_STATUS.get(value)
+    if registered is not None:
+        return registered
     if _STATUS.fullmatch(value):
         return _status_code(value)
     return parse_status(value, problems, field=name, limits=limits)

@@ -78,6 +78,7 @@ from .model import (
 
 __all__ = [
     "Field",
+    "FieldGroup",
     "FieldTuple",
     "Token",
     "field_headers",
@@ -88,6 +89,7 @@ __all__ = [
     "read_address",
     "read_date",
     "read_fields",
+    "read_groups",
     "read_msg_id",
     "strip_comments",
     "tokenize",
@@ -150,13 +152,29 @@ def read_fields(text: str, problems: Problems, limits: Limits) -> list[list[Fiel
     than ``limits.max_line_bytes`` or there are more than
     ``limits.max_report_fields`` fields.
     """
+    return [fields for fields, _keys in read_groups(text, problems, limits)]
+
+
+# One group of fields and the lower-cased name of each, made as the fields
+# are read: field names are case-insensitive, so every reader looks them up
+# lower-cased, and tests a group's names as a whole with set operations.
+FieldGroup = tuple[list[FieldTuple], list[str]]
+
+
+def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGroup]:
+    """:func:`read_fields`, each group with the lower-cased names of its fields."""
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fast = _read_well_formed(text, limits)
     if fast is not None:
         return fast
-    return _read_careful(text, problems, limits)
+    return [_group(fields) for fields in _read_careful(text, problems, limits)]
+
+
+def _group(fields: list[FieldTuple]) -> FieldGroup:
+    """*fields* with the lower-cased name of each."""
+    return fields, [name.lower() for name, _value, _line in fields]
 
 
 def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[FieldTuple]]:
@@ -245,12 +263,13 @@ _WELL_FORMED_LINE = re.compile(
 # Room for what the groups above leave out of a field: up to 8 blanks, the
 # colon, the line breaks (counted apart).
 _FIELD_EXTRA = 9
+_BLANK_ROW = ("", "", "")
 
 
-def _read_well_formed(text: str, limits: Limits) -> list[list[FieldTuple]] | None:
-    """:func:`read_fields` for a part with nothing to report, or None.
+def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
+    """:func:`read_groups` for a part with nothing to report, or None.
 
-    One C-level ``findall`` over the part instead of a Python step per
+    One C-level ``findall`` over the part instead of a regex match per
     line.  None (the careful reader takes over, and records or raises
     what it finds) as soon as a line is not a field, a continuation or a
     blank line, or a bound might be reached.
@@ -263,30 +282,34 @@ def _read_well_formed(text: str, limits: Limits) -> list[list[FieldTuple]] | Non
     # A field of at most this many characters is within max_line_bytes
     # whatever they are (4 bytes at most each in UTF-8); only a part that
     # long needs its fields measured.
-    short = limits.max_line_bytes // 4
-    measure = len(text) > short
-    groups: list[list[FieldTuple]] = []
-    group: list[FieldTuple] = []
+    short = limits.max_line_bytes // 4 - _FIELD_EXTRA
+    if len(text) > short and any(len(name) + len(value) > short for name, value, _ in rows):
+        return None  # perhaps too long: the careful reader measures it
+    rows.append(_BLANK_ROW)  # the end of the part ends its last group
+    groups: list[FieldGroup] = []
+    fields: list[FieldTuple] = []
+    keys: list[str] = []
     line = 1
+    # Plain steps per row: for the few fields of a report they cost less
+    # than building map() or zip() objects over them.
     for name, value, junk in rows:
-        if name:
-            if measure and len(name) + len(value) + _FIELD_EXTRA > short:
-                return None  # perhaps too long: the careful reader measures it
-            if "\n" in value:
-                group.append((name, value.replace("\n", "").strip(), line))
-                line += 1 + value.count("\n")
-            else:
-                group.append((name, value.strip(), line))
-                line += 1
-        elif junk:
-            return None
-        else:
+        if not name:
+            if junk:
+                return None
+            if fields:  # a blank line ends a group
+                groups.append((fields, keys))
+                fields = []
+                keys = []
             line += 1
-            if group:
-                groups.append(group)
-                group = []
-    if group:
-        groups.append(group)
+        elif "\n" in value:
+            # RFC 5322 §2.2.3 unfolding: the line breaks go, the white space stays.
+            fields.append((name, value.replace("\n", "").strip(), line))
+            keys.append(name.lower())
+            line += 1 + value.count("\n")
+        else:
+            fields.append((name, value.strip(), line))
+            keys.append(name.lower())
+            line += 1
     return groups
 
 
@@ -820,18 +843,28 @@ _ATOM = re.compile(r"[^\s()<>\[\]:;@\\,\"/]+\Z")
 # quote to skip), and a bare addr-spec: what the careful reading reads as is.
 _PLAIN_TYPED = re.compile(r"[ \t]*([A-Za-z0-9][A-Za-z0-9.+_-]*)[ \t]*;(.*)\Z", re.DOTALL)
 _PLAIN_MAILBOX = re.compile(r'[ \t]*([^\s()<>\[\]:;@\\,"]+@[^\s()<>\[\]:;@\\,"]+)[ \t]*\Z')
-# _PLAIN_TYPED with the type rfc822 (any case) then _PLAIN_MAILBOX in
-# printable ASCII only (a class of ranges is a bitmap test per character,
-# where "not white space" asks for the Unicode category of each one); a
-# mailbox outside it is read by those two.
-_PLAIN_RFC822 = re.compile(
-    r"[ \t]*[Rr][Ff][Cc]822[ \t]*;[ \t]*"
-    r"([\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+"
-    r"@[\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+)[ \t]*\Z"
+# The three usual values, in one match, each read as _PLAIN_TYPED and the
+# code after it read them (the group that matched tells the type):
+# 1. rfc822 (any case) and _PLAIN_MAILBOX in printable ASCII only (a class
+#    of ranges is a bitmap test per character, where "not white space"
+#    asks for the Unicode category of each one); a mailbox outside it is
+#    read by those two;
+# 2. rfc822 and a text with no '@' and no '(': an AS2 trading-partner name
+#    ("rfc822; PARTNER-B"), kept as written, stripped;
+# 3. the usual spellings of the dns type (Reporting-MTA, Remote-MTA): the
+#    rest of the value, stripped, is the address.
+# Linear: each branch is tried once, and its greedy runs back off only
+# over white space to the last character that is not.
+_PLAIN_ADDRESS = re.compile(
+    r"[ \t]*+(?:[Rr][Ff][Cc]822[ \t]*+;"
+    r"(?:[ \t]*+([\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+"
+    r"@[\x21\x23-\x27\x2a\x2b\x2d-\x39\x3d\x3f\x41-\x5a\x5e-\x7e]+)[ \t]*"
+    r"|\s*+([^@(]*[^@(\s])\s*)"
+    r"|(?:dns|DNS)[ \t]*+;\s*+(.*\S)\s*)\Z",
+    re.DOTALL,
 )
-# The usual spellings of the dns type with nothing before the ';': the
-# rest of the value, stripped, is the address (_PLAIN_TYPED's reading).
-_DNS_TYPE = ("dns;", "DNS;")
+# The address type of each group of _PLAIN_ADDRESS, by its number.
+_PLAIN_ADDRESS_TYPES = ("", "rfc822", "rfc822", "dns")
 # RFC 6533 §3 EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
@@ -864,13 +897,10 @@ def parse_address_field(
 def read_address(value: str, field: str, problems: Problems, limits: Limits) -> AddressField | None:
     """:func:`parse_address_field` with positional arguments, for the report readers."""
     # The most common values first, read as _PLAIN_TYPED below reads them.
-    plain = _PLAIN_RFC822.match(value)
-    if plain is not None:  # "rfc822; a@b", in one match
-        return _address_field("rfc822", plain.group(1))
-    if value.startswith(_DNS_TYPE):  # "dns; mx.example" (Reporting-MTA, Remote-MTA)
-        host = value[4:].strip()
-        if host:
-            return _address_field("dns", host)
+    plain = _PLAIN_ADDRESS.match(value)
+    if plain is not None:
+        found = plain.lastindex or 0  # the one group that matched tells the type
+        return _address_field(_PLAIN_ADDRESS_TYPES[found], plain[found])
     plain = _PLAIN_TYPED.match(value)
     if plain is not None:
         # The common shapes, which need none of the repairs below:
@@ -993,7 +1023,7 @@ def read_msg_id(value: str, field: str, problems: Problems, limits: Limits) -> s
     """:func:`parse_msg_id` with positional arguments, for the report readers."""
     plain = _PLAIN_MSG_ID.match(value)
     if plain is not None:
-        return plain.group(1)  # "<left@right>": nothing to repair or record
+        return plain[1]  # "<left@right>": nothing to repair or record
     text, _ = strip_comments(value, problems, field=field, limits=limits)
     if not text:
         problems.add("empty-message-id", "No message id", field=field)
@@ -1050,24 +1080,26 @@ _MONTHS = {
 # RFC 5322 §3.3 in its usual form, with an optional trailing (comment):
 # read with datetime() directly, the standard library's parser only when
 # this does not match.  Years below 1000 are left to it (it reads "0099"
-# as 1999, RFC 5322 §4.3 two-digit years).
+# as 1999, RFC 5322 §4.3 two-digit years), and so is "-0000" (no zone
+# information: a defect).
 _PLAIN_DATE = re.compile(
     r"[ \t]*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),[ \t]*)?([0-9]{1,2})[ \t]+"
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]+([1-9][0-9]{3})[ \t]+"
-    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?[ \t]+([+-])([0-9]{2})([0-9]{2})"
+    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?[ \t]+(?!-0000)([+-][0-9]{4})"
     r"[ \t]*(?:\([^()\\]{0,60}\)[ \t]*)?\Z"
 )
 
 
 # Zones seen, by their text ("+0100"): a report stream uses a handful.
-# Bounded: at most 2 signs x 100 x 100 texts, fewer valid ones.
+# Bounded: at most 2 signs x 10000 texts, fewer valid ones.
 _ZONES: dict[str, timezone] = {}
 
 
-def _zone(sign: str, hours: str, minutes: str) -> timezone:
-    offset = (int(hours) * 3600 + int(minutes) * 60) * (-1 if sign == "-" else 1)
-    zone = timezone(timedelta(seconds=offset))  # ValueError beyond 24 hours
-    _ZONES[sign + hours + minutes] = zone
+def _zone(text: str) -> timezone:
+    """The zone of a ``zone`` text of _PLAIN_DATE (``"+0130"``); ValueError beyond 24 hours."""
+    offset = int(text[1:3]) * 3600 + int(text[3:]) * 60
+    zone = timezone(timedelta(seconds=-offset if text[0] == "-" else offset))
+    _ZONES[text] = zone
     return zone
 
 
@@ -1089,21 +1121,15 @@ def read_date(value: str, field: str, problems: Problems, limits: Limits) -> dat
     """:func:`parse_date` with positional arguments, for the report readers."""
     plain = _PLAIN_DATE.match(value)
     if plain is not None:
-        day, month, year, hour, minute, second, sign, zh, zm = plain.groups()
-        if sign == "+" or zh != "00" or zm != "00":  # "-0000" means no zone: a defect
-            try:
-                zone = _ZONES.get(sign + zh + zm) or _zone(sign, zh, zm)
-                return datetime(
-                    int(year),
-                    _MONTHS[month],
-                    int(day),
-                    int(hour),
-                    int(minute),
-                    int(second or 0),
-                    tzinfo=zone,
-                )
-            except ValueError:
-                pass  # 30 February, hour 25, zone +2400: the careful path says so
+        day, month, year, hour, minute, second, zone = plain.groups("0")  # no seconds: 0
+        try:
+            tz = _ZONES.get(zone) or _zone(zone)
+            # tzinfo passed by position: a keyword call to datetime() costs more.
+            return datetime(
+                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, tz
+            )
+        except ValueError:
+            pass  # 30 February, hour 25, zone +2400: the careful path says so
     text, _ = strip_comments(value, problems, field=field, limits=limits)
     text = " ".join(text.split())
     parsed: datetime | None = None

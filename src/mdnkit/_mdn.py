@@ -34,7 +34,6 @@ code                        meaning
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from operator import itemgetter
 
 from ._defects import Problems
 from ._grammar import (
@@ -43,7 +42,7 @@ from ._grammar import (
     field_headers,
     parse_disposition,
     read_address,
-    read_fields,
+    read_groups,
     read_msg_id,
 )
 from .errors import ParseError
@@ -104,27 +103,31 @@ def mdn_values(
     ``fields-in-part-header`` defect.  Other header fields
     (``Content-Type`` …) are not MDN fields and are ignored.
     """
-    groups = read_fields(text, problems, limits)
+    groups = read_groups(text, problems, limits)
     if len(groups) > 1:
         problems.add(
             "several-field-groups",
             f"The MDN fields are split by blank lines into {len(groups)} groups; all are read",
         )
-    fields: list[FieldTuple] = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
-    if fields:
-        problems.add(
-            "fields-in-part-header",
-            "MDN fields were written in the part's MIME header block",
-        )
-    for group in groups:
-        fields.extend(group)
+    fields: list[FieldTuple] = []
+    keys: list[str] = []  # field names are case-insensitive: each is lower-cased once
+    if header_fields:
+        fields = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
+        keys = [name.lower() for name, _value, _line in fields]
+        if fields:
+            problems.add(
+                "fields-in-part-header",
+                "MDN fields were written in the part's MIME header block",
+            )
+    for group, group_keys in groups:
+        fields += group
+        keys += group_keys
 
     values: dict[str, object] = dict.fromkeys(_SINGLE)  # every MDN keyword, None until read
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
-    # Field names are case-insensitive: each is lower-cased once, here.
-    for (name, value, _line), key in zip(fields, map(str.lower, map(_NAME, fields)), strict=True):
+    for (name, value, _line), key in zip(fields, keys):  # noqa: B905 (strict= costs a keyword call)
         reader = _READERS.get(key)
         if reader is None:
             if key in _REPEATABLE:
@@ -164,9 +167,6 @@ def mdn_values(
     values["errors"] = tuple(errors)
     values["extension_fields"] = field_headers(extensions)
     return values
-
-
-_NAME = itemgetter(0)
 
 
 def _error_text(key: str, name: str, value: str, problems: Problems) -> str:

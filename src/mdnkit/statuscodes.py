@@ -277,6 +277,17 @@ _MAX_SUBCODE_DIGITS = 3
 _WELL_FORMED = re.compile(r"[245]\.(?:0|[1-9][0-9]{0,2})\.(?:0|[1-9][0-9]{0,2})")
 
 
+# Every registered code of each class, as the Status field of a DSN writes
+# it ("5.1.1"), with its value: StatusCode is immutable, so one instance
+# serves every report (a table, built once, not a memo of what was read).
+_REGISTERED: Mapping[str, StatusCode] = MappingProxyType(
+    {
+        code: _status_code(code)
+        for code in (f"{klass}.{d.subject}.{d.detail}" for klass in CLASSES for d in _DETAILS)
+    }
+)
+
+
 def _split(code: str) -> tuple[int, int, int] | None:
     match = _CODE.fullmatch(code)
     if match is None or len(match.group(1)) != 1:
