@@ -904,6 +904,13 @@ def test_make_mdn_text():
             "message_id must differ from the original's (RFC 8098 §3)",
         ),
         ({}, {"message_id": "no-at-sign"}, "message_id: not a msg-id: 'no-at-sign'"),
+        # Not dot-atom-text (RFC 5322 §3.6.4): the email package raised IndexError on it.
+        (
+            {},
+            {"message_id": ',reader@receiver.example"'},
+            """message_id: not a msg-id: ',reader@receiver.example"'""",
+        ),
+        ({}, {"message_id": "a..b@example.org"}, "message_id: not a msg-id: 'a..b@example.org'"),
         ({}, {"original_recipient": " "}, "original_recipient is empty"),
         (
             {},

@@ -29,8 +29,10 @@ from hypothesis import strategies as st
 
 import mdnkit
 from mdnkit import pixel
+from mdnkit.request import split_mailboxes
+from mdnkit.respond import mdn_envelope
 from mdnkit.errors import MdnkitError, ParseError, RequestError, StoreError
-from mdnkit.model import MDN
+from mdnkit.model import MDN, MessageRef, RefSource
 from mdnkit.pixel import _token
 from mdnkit.store import SQLiteStore
 
@@ -235,8 +237,10 @@ def test_make_mdn_arguments(argument: str, value: str) -> None:
         return
     found = check_mdn(mdn, extension=extension)
     if argument == "final_recipient":
+        # The one mailbox of the value (a mailbox list may end with a
+        # null member, RFC 5322 §4.4: "reader@receiver.example,").
         assert found.final_recipient is not None
-        assert found.final_recipient.address == value.strip()
+        assert found.final_recipient.address == split_mailboxes(value)[0][1]
 
 
 # An encoded word next to raw UTF-8 is not decoded by mdnkit; the email
@@ -286,6 +290,26 @@ def test_make_mdn_writes_a_strangers_ids_verbatim(
     parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
     assert parsed["In-Reply-To"] == in_reply_to
     check_mdn(mdn)
+
+
+@pytest.mark.parametrize(
+    "dnt_name",
+    [
+        # Long words around a space: the standard library's folder wrote an
+        # empty line inside To, and the rest of the header became body.
+        "a" * 100 + "; " + "b" * 100,
+        "x" * 300 + "b.example;\x00" + "x" * 300,
+        "Bcc: evil@x.example\x0b" + "x" * 200 + "Bcc: evil@x.example" + "x" * 200,
+    ],
+)
+def test_make_mdn_keeps_a_long_display_name_from_ending_the_header(dnt_name: str) -> None:
+    original = hostile_original("Figures", dnt_name, "<ok.3@sender.example>")
+    mdn = mdnkit.make_mdn(
+        original, disposition="displayed", final_recipient="reader@receiver.example", now=NOW
+    )
+    found = check_mdn(mdn)
+    assert found.message_ref == MessageRef("ok.3@sender.example", RefSource.ORIGINAL_MESSAGE_ID)
+    assert mdn_envelope(mdn)[1] == ["stranger@sender.example"]
 
 
 @given(HOSTILE, HOSTILE, HOSTILE)
