@@ -414,7 +414,13 @@ def field_pattern(*names: str) -> re.Pattern[str]:
     space before the colon is allowed (§4.5.3).
     """
     alternatives = "|".join(re.escape(name) for name in names)
-    return re.compile(rf"\n(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
+    # With several names, a look-ahead for their first letters: the
+    # engine enters no alternative for the many lines (Received, folds)
+    # that begin otherwise (six names over a 1.4 KB block of Received
+    # fields: 7.5 us without it, 6.7 us with it).
+    firsts = "".join(sorted({c for name in names for c in (name[:1].lower(), name[:1].upper())}))
+    lead = f"(?=[{re.escape(firsts)}])" if len(names) > 1 else ""
+    return re.compile(rf"\n{lead}(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
 
 
 def find_field(head: str, name: str) -> str | None:
@@ -738,13 +744,20 @@ def _entity(site: _Site, start: int, end: int) -> Part:
     buf, depth, problems, limits, default = site
     head, body_start = _read_head(buf, start, end, limits)
     # The first Content-Type field, unfolded (_unfold, written out for the
-    # usual one-line value).
-    if (found := _CONTENT_TYPE.search("\n" + head) if head else None) is None:
-        value = None
-    elif "\n" in (value := found.group(2)):
-        value = _unfold(value)
-    else:
-        value = value.strip(" \t\r")
+    # usual one-line value).  Most body parts' blocks begin with it: its
+    # value is then the rest of the first line unless the next line is a
+    # fold (a head never ends with its line break, so head[nl + 1] exists).
+    # str methods there take half the time of the search, which also
+    # copies the block (0.7 against 1.5 us for "Content-Type: text/plain").
+    value = None
+    if head.startswith("Content-Type:"):
+        if "\n" not in head:
+            value = head[13:].strip(" \t\r")
+        elif head[(nl := head.find("\n")) + 1] not in " \t":
+            value = head[13:nl].strip(" \t\r")
+    if value is None and head and (found := _CONTENT_TYPE.search("\n" + head)) is not None:
+        value = found.group(2)
+        value = _unfold(value) if "\n" in value else value.strip(" \t\r")
     if (known := _CONTENT_TYPES.get((value, default))) is None:
         known = parse_content_type(value, problems, default=default)
     return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
@@ -1097,7 +1110,10 @@ def _kids(
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
         return iter(())
     starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
-    budget.count(len(starts))
+    # Budget.count, written out: one method call fewer per multipart.
+    budget.parts += len(starts)
+    if budget.parts > budget.limits.max_parts:
+        raise _too_many_parts(budget.limits)
     if not closed:
         _not_closed(part, problems, found=bool(starts))
     default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"

@@ -457,7 +457,7 @@ def _human_text(
         node = nested
     if node is None:
         return None
-    if node.maintype != "text":
+    if not node.content_type.startswith("text/"):  # Part.maintype, without the property call
         return None
     if node.body_size > limits.max_report_bytes:
         problems.add(
