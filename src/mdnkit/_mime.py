@@ -926,26 +926,34 @@ def _strict_spans(
         else:
             edges += (start, (body := tail.end()))
     while (pos := find(marker, pos + width, end)) != -1:
-        if (tail := tail_at(buf, pos + width, end)) is None:
+        # The usual delimiter line ends right after the boundary, LF or
+        # CRLF: two byte compares instead of a match of _DELIMITER_TAIL
+        # (which reads the rest: padding, a close-delimiter, the end).
+        if (after := pos + width) < end and buf[after] == 0x0A:
+            after += 1
+        elif after + 1 < end and buf[after] == 0x0D and buf[after + 1] == 0x0A:
+            after += 2
+        elif (tail := tail_at(buf, after, end)) is None:
             misses = _miss(misses, limits.max_parts)
             continue
+        elif tail.lastindex:
+            # The "--" of a close-delimiter: the last part ends here; the
+            # epilogue after it is dropped.
+            edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, tail.end())
+            return edges[2:-1:2], edges[3::2], True
+        else:
+            after = tail.end()
         # The CRLF (or LF) before the delimiter line is the delimiter's, so
         # the part ends one byte earlier after a CR; an empty part ends
         # where it starts (the LF ending one delimiter line starts the next).
-        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := tail.end()))
-        # tail.lastindex: the "--" of a close-delimiter was matched.
-        if tail.lastindex or len(edges) > most:
-            break
-    else:
-        # No close-delimiter: the last part runs to the end (its final CR
-        # dropped, as before a delimiter).
-        edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
-        return edges[2:-1:2], edges[3::2], False
-    if not tail.lastindex:
-        raise _too_many_parts(limits)
-    # Part k starts at edges[2k] and ends at edges[2k + 1]; the last edge,
-    # after the close-delimiter, starts the epilogue, dropped.
-    return edges[2:-1:2], edges[3::2], True
+        # Part k starts at edges[2k] and ends at edges[2k + 1].
+        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := after))
+        if len(edges) > most:
+            raise _too_many_parts(limits)
+    # No close-delimiter: the last part runs to the end (its final CR
+    # dropped, as before a delimiter).
+    edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
+    return edges[2:-1:2], edges[3::2], False
 
 
 def _miss(misses: int, max_parts: int) -> int:
