@@ -27,7 +27,6 @@ import operator
 import re
 import urllib.parse
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import NamedTuple
 
 from ._defects import Problems
@@ -143,6 +142,19 @@ class Part(NamedTuple):
 
     def raw_body(self) -> bytes:
         return self.buf[self.body_start : self.end]
+
+
+def _has_transfer_encoding(head: str) -> bool:
+    """Whether the header block *head* has a Content-Transfer-Encoding field (any case).
+
+    Most blocks have none, which a lower-cased copy of an ASCII block
+    shows in C (0.4 against 0.7 us for the search, on the usual short
+    block).  Otherwise the search decides: it alone knows the case folds
+    of ``re.IGNORECASE`` for non-ASCII text (U+017F matches "s").
+    """
+    if head.isascii() and "content-transfer-encoding" not in head.lower():
+        return False
+    return _TRANSFER_ENCODING.search("\n" + head) is not None
 
 
 def _mechanism(value: str) -> str:
@@ -659,7 +671,7 @@ def decode_body(part: Part, problems: Problems, *, max_bytes: int | None = None)
     refused with ``limit-exceeded`` before it is decoded.
     """
     # No Content-Transfer-Encoding field: 7bit (RFC 2045 §6.1), the body as it is.
-    plain = _TRANSFER_ENCODING.search("\n" + part.head) is None
+    plain = not _has_transfer_encoding(part.head)
     if plain and (max_bytes is None or part.end - part.body_start <= max_bytes):
         return part.buf[part.body_start : part.end]
     encoding = part.encoding
@@ -734,12 +746,9 @@ _Site = tuple[bytes, int, Problems, Limits, str]
 def _entity(site: _Site, start: int, end: int) -> Part:
     """:func:`make_part` without the depth check, all but the position in *site*.
 
-    So that ``functools.partial`` can bind the site: the body parts of a
-    multipart are read by ``map`` (:func:`_kids`), with no Python
-    loop around the calls (positional arguments: a call with keywords
-    through ``partial`` costs a dict).  A missing Content-Type reads as
-    *default* (RFC 2045 §5.2), through :func:`parse_content_type` with
-    ``None``.
+    The body parts of a multipart share a site (:func:`_spans`).  A
+    missing Content-Type reads as *default* (RFC 2045 §5.2), through
+    :func:`parse_content_type` with ``None``.
     """
     buf, depth, problems, limits, default = site
     head, body_start = _read_head(buf, start, end, limits)
@@ -1016,15 +1025,24 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     # lenient one win, what it recorded is taken back (the usual part pays
     # for no second collector).
     recorded, dropped = len(problems._errors), problems.dropped
-    kids = list(_kids(part, problems, limits, budget, _strict_spans))
-    missed = part.content_type == "multipart/report" and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    site, starts, ends = _spans(part, problems, limits, budget, _strict_spans)
+    # A list comprehension, not list(map(partial(_entity, site), ...)):
+    # 13.6 against 13.9 us for the usual three parts.
+    kids = [_entity(site, start, end) for start, end in zip(starts, ends)]
+    # The usual report is the second part, looked at first.
+    missed = (
+        part.content_type == "multipart/report"
+        and not (len(kids) > 1 and kids[1].content_type in _REPORT_PARTS)
+        and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    )
     if (len(kids) >= 2 and not missed) or not _may_be_indented(part, limits):
         return kids
     # The strict reading counted its parts: the lenient one counts its own instead.
     after = budget.parts
     budget.parts = after - len(kids)
     lenient = Problems()
-    indented = list(_kids(part, lenient, limits, budget, _indented_spans))
+    site, starts, ends = _spans(part, lenient, limits, budget, _indented_spans)
+    indented = [_entity(site, start, end) for start, end in zip(starts, ends)]
     if len(indented) <= len(kids):
         budget.parts = after
         return kids
@@ -1095,28 +1113,33 @@ def iter_children(
     close-delimiter (the last part runs to the end; a defect), a missing
     final line break.
     """
-    yield from _kids(part, problems, limits, budget, _indented_spans if indented else _strict_spans)
+    reader = _indented_spans if indented else _strict_spans
+    site, starts, ends = _spans(part, problems, limits, budget, reader)
+    for start, end in zip(starts, ends):
+        yield _entity(site, start, end)
 
 
 # _strict_spans or _indented_spans: (buf, boundary, start, end, limits) -> (starts, ends, closed).
 _SpanReader = Callable[[bytes, bytes, int, int, Limits], tuple[list[int], list[int], bool]]
 
 
-def _kids(
+def _spans(
     part: Part, problems: Problems, limits: Limits, budget: Budget, reader: _SpanReader
-) -> Iterator[Part]:
-    """The body parts of multipart *part*, counted, each read when the iterator reaches it.
+) -> tuple[_Site, list[int], list[int]]:
+    """Where the body parts of multipart *part* are, counted, and the site to read them.
 
-    ``map`` reads them (:func:`_entity`, all but the position bound), with
-    no Python loop around the calls.  RFC 2046 §5.1.5: in a
-    multipart/digest, a part without Content-Type is a message/rfc822.
+    Each part is read by ``_entity(site, start, end)`` when the caller
+    reaches it.  RFC 2046 §5.1.5: in a multipart/digest, a part without
+    Content-Type is a message/rfc822.
     """
     if part.depth >= limits.max_depth:
         _check_depth(part.depth + 1, limits)
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    site = (part.buf, part.depth + 1, problems, limits, default)
     boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
-        return iter(())
+        return site, [], []
     starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
     # Budget.count, written out: one method call fewer per multipart.
     budget.parts += len(starts)
@@ -1124,9 +1147,7 @@ def _kids(
         raise _too_many_parts(budget.limits)
     if not closed:
         _not_closed(part, problems, found=bool(starts))
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    site = (part.buf, part.depth + 1, problems, limits, default)
-    return map(partial(_entity, site), starts, ends)
+    return site, starts, ends
 
 
 def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
@@ -1146,7 +1167,7 @@ def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
     """The message inside a message/rfc822 or message/global *part* (header block read)."""
     buf, start, end = part.buf, part.body_start, part.end
-    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
+    if _has_transfer_encoding(part.head) and part.encoding in _ENCODED:
         # RFC 2046 §5.2.1 forbids encoding message/rfc822; some gateways do anyway.
         buf = decode_body(part, problems)
         start, end = 0, len(buf)
@@ -1160,7 +1181,7 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[
     (RFC 6522 §4) the body itself, quoted-printable allowed.
     """
     buf, start, end = part.buf, part.body_start, part.end
-    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
+    if _has_transfer_encoding(part.head) and part.encoding in _ENCODED:
         # Decode no more than a header block can hold.
         window = Part(
             buf=buf,
