@@ -792,7 +792,10 @@ def read_message(
     # (so no byte order mark, "From " line, blank line or delimiter line).
     if content_type is not None or buf.find(b"\n", 0, 65536) == -1 or not _FIRST_FIELD.match(buf):
         return _read_unusual(buf, problems, limits, content_type)
-    return _typed(make_part(buf, 0, len(buf), depth=0, problems=problems, limits=limits), problems)
+    if limits.max_depth < 0:
+        _check_depth(0, limits)
+    # make_part, without its keyword call.
+    return _typed(_entity((buf, 0, problems, limits, "text/plain"), 0, len(buf)), problems)
 
 
 def _read_unusual(buf: bytes, problems: Problems, limits: Limits, content_type: str | None) -> Part:

@@ -178,9 +178,11 @@ def _find(
     found: list[_Found] = []
     if root.content_type in _REPORT_TYPES:
         return [_bare_report(root)]
-    queue: collections.deque[tuple[_mime.Part, _mime.Part]] = collections.deque([(root, root)])
-    while queue:
-        part, message = queue.popleft()
+    # A list read in order as it grows is the queue: for the usual single
+    # multipart, cheaper than a deque and its popleft.  Its entries are
+    # parts the budget counted, or the message inside one: bounded.
+    queue = [(root, root)]
+    for part, message in queue:
         media = part.content_type
         if media in _MESSAGE_TYPES:
             inner = _mime.open_message(part, problems, limits)
@@ -224,7 +226,6 @@ def _report_children(
 ) -> list[tuple[int, _mime.Part]]:
     """The report parts among *kids*, with defects for a container that misnames them."""
     reports = [(i, kid) for i, kid in enumerate(kids) if kid.content_type in _REPORT_TYPES]
-    report_type = part.params.get("report-type", "").strip().lower()
     if part.content_type != "multipart/report":
         if reports:
             problems.add(
@@ -234,6 +235,7 @@ def _report_children(
                 field="Content-Type",
             )
         return reports
+    report_type = part.params.get("report-type", "").strip().lower()
     if not reports:
         # The second part without a Content-Type header defaults to
         # text/plain (RFC 2045 §5.2); report-type still says what it is.
@@ -247,7 +249,7 @@ def _report_children(
             )
             return [(1, kids[1]._replace(content_type=wanted))]
         return []
-    subtype = reports[0][1].content_type.partition("/")[2]
+    subtype = reports[0][1].content_type[8:]  # after "message/", as every report type
     if not report_type:
         problems.add(
             "missing-report-type",
@@ -255,7 +257,7 @@ def _report_children(
             f"read as {subtype} from the report part.",
             field="Content-Type",
         )
-    elif subtype not in (report_type, f"global-{report_type}"):
+    elif subtype != report_type and subtype != "global-" + report_type:
         problems.add(
             "wrong-report-type",
             f"report-type is {report_type[:60]!r} but the report part is "
@@ -278,7 +280,9 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
         # The part's own non-MIME fields: MDN fields written without the
         # blank line before them (Direct Project agents) land there.
         head = item.part.head
-        if not head or ("\n" not in head and _CONTENT_FIELD.match(head)):
+        if not head or (
+            "\n" not in head and (head.startswith("Content-Type:") or _CONTENT_FIELD.match(head))
+        ):
             # The usual one-line "Content-Type: ..." block: no field to read.
             header_fields = []
         else:
