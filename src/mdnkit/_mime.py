@@ -927,9 +927,10 @@ def _strict_spans(
     # *body* is the last of them, where the current part starts.  The first
     # search starts at the LF before the body, if it has one.
     edges, body, misses, pos = [start], start, 0, (start - 1 if start else 0) - width
-    if buf.startswith(marker[1:], start):
-        # The usual body begins with a dash-boundary: no search for it (nor
-        # an LF before it, which a body that begins the buffer lacks).
+    # The usual body follows the LF that ends the blank line, so the first
+    # search finds a dash-boundary that begins it.  Without that LF (a
+    # body that begins the buffer), a dash-boundary is looked for here.
+    if (not start or buf[start - 1] != 0x0A) and buf.startswith(marker[1:], start):
         pos = start - 1
         if (tail := tail_at(buf, start + width - 1, end)) is None:
             misses = _miss(misses, limits.max_parts)
