@@ -106,7 +106,7 @@ def parse(
     Going over a bound of *limits* always raises ``ParseError`` with code
     ``limit-exceeded``.
     """
-    reports = _parse(data, strict=strict, content_type=content_type, limits=limits, first=True)
+    reports = _parse(data, strict, content_type, limits, True)  # positional: no keyword parsing
     return reports[0] if reports else None
 
 
@@ -124,12 +124,11 @@ def parse_all(
     a returned original are not counted.  More than ``limits.max_reports``
     reports is a ``limit-exceeded`` ParseError.
     """
-    return _parse(data, strict=strict, content_type=content_type, limits=limits, first=False)
+    return _parse(data, strict, content_type, limits, False)
 
 
 def _parse(
     data: object,
-    *,
     strict: bool,
     content_type: str | None,
     limits: Limits | None,
@@ -148,7 +147,7 @@ def _parse(
         # Not a report: decided from the top-level header block alone.
         return ()
     budget = _mime.Budget(limits)
-    found = _find(root, problems, limits, budget, first=first)
+    found = _find(root, problems, limits, budget, first)
     reports: list[MDN | DSN] = []
     for item in found:
         own = copy.deepcopy(problems) if len(found) > 1 else problems
@@ -164,7 +163,7 @@ def _parse(
 
 
 def _find(
-    root: _mime.Part, problems: Problems, limits: Limits, budget: _mime.Budget, *, first: bool
+    root: _mime.Part, problems: Problems, limits: Limits, budget: _mime.Budget, first: bool
 ) -> list[_Found]:
     """Report parts, shallowest first, then in document order.
 
@@ -463,7 +462,7 @@ def _human_text(
         return None
     if not node.content_type.startswith("text/"):  # Part.maintype, without the property call
         return None
-    if node.body_size > limits.max_report_bytes:
+    if node.end - node.body_start > limits.max_report_bytes:  # Part.body_size, inline
         problems.add(
             "human-text-too-large",
             f"The human-readable part is larger than {limits.max_report_bytes} bytes; not read.",
