@@ -1094,3 +1094,24 @@ def test_a_control_character_makes_a_media_type_unusable() -> None:
     assert [d.message for d in problems.defects()] == [
         "Content-Type 'multipart/rep\\x7frt' is not type/subtype; read as text/plain."
     ]
+
+
+TRANSFER_TOKENS = [
+    "Content-Transfer-Encoding: base64",
+    "content-transfer-encoding:x",
+    "CONTENT-TRANSFER-ENCODING :",
+    # re.IGNORECASE also folds U+017F (long s) to "s": lower() does not.
+    "Content-Tran\u017ffer-Encoding: 7bit",
+    "Content-Type: text/plain",
+    "\n",
+    "\r\n",
+    " ",
+    "x",
+    "\xe9",
+]
+
+
+@given(st.lists(st.sampled_from(TRANSFER_TOKENS), max_size=8).map("".join))
+def test_transfer_encoding_check_agrees_with_the_field_search(head: str) -> None:
+    expected = _mime.find_field(head, "content-transfer-encoding") is not None
+    assert _mime._has_transfer_encoding(head) == expected
