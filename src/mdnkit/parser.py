@@ -18,7 +18,6 @@ the sent message is.
 from __future__ import annotations
 
 import binascii
-import collections
 import copy
 import re
 from collections.abc import Iterable
