@@ -1115,3 +1115,29 @@ TRANSFER_TOKENS = [
 def test_transfer_encoding_check_agrees_with_the_field_search(head: str) -> None:
     expected = _mime.find_field(head, "content-transfer-encoding") is not None
     assert _mime._has_transfer_encoding(head) == expected
+
+
+FOLDING_TOKENS = [
+    "Subject: a",
+    "\u017fubject: b",  # re.IGNORECASE folds U+017F to "s"
+    "In-Reply-To: c",
+    "\u0130n-reply-to: d",  # and U+0130, U+0131 to "i"
+    "\u0131N-Reply-To: e",
+    "\u212a: f",  # and U+212A (Kelvin sign) to "k"
+    "k: g",
+    "Received: h",
+    "\n",
+    "\r\n",
+    " folded",
+]
+
+
+@given(st.lists(st.sampled_from(FOLDING_TOKENS), max_size=10).map("".join))
+def test_several_names_are_found_as_each_alone(head: str) -> None:
+    # The look-ahead for the names' first letters lets through what the
+    # case-insensitive names match (a single name has no look-ahead).
+    names = ("subject", "in-reply-to", "k")
+    part = _mime.Part(b"", 0, 0, head, "text/plain", {}, 0)
+    alone = [_mime.find_fields(part, _mime.field_pattern(name)) for name in names]
+    expected = {key: value for found in alone for key, value in found.items()}
+    assert _mime.find_fields(part, _mime.field_pattern(*names)) == expected

@@ -429,9 +429,11 @@ def field_pattern(*names: str) -> re.Pattern[str]:
     # With several names, a look-ahead for their first letters: the
     # engine enters no alternative for the many lines (Received, folds)
     # that begin otherwise (six names over a 1.4 KB block of Received
-    # fields: 7.5 us without it, 6.7 us with it).
-    firsts = "".join(sorted({c for name in names for c in (name[:1].lower(), name[:1].upper())}))
-    lead = f"(?=[{re.escape(firsts)}])" if len(names) > 1 else ""
+    # fields: 7.3 us without it, 6.1 us with it).  Case-insensitive like
+    # the names, so that it lets through the same non-ASCII case folds
+    # (U+017F for "s", U+0130 and U+0131 for "i", U+212A for "k").
+    firsts = "".join(sorted({name[:1].lower() for name in names}))
+    lead = f"(?=(?i:[{re.escape(firsts)}]))" if len(names) > 1 else ""
     return re.compile(rf"\n{lead}(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
 
 
