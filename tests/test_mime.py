@@ -1094,3 +1094,50 @@ def test_a_control_character_makes_a_media_type_unusable() -> None:
     assert [d.message for d in problems.defects()] == [
         "Content-Type 'multipart/rep\\x7frt' is not type/subtype; read as text/plain."
     ]
+
+
+TRANSFER_TOKENS = [
+    "Content-Transfer-Encoding: base64",
+    "content-transfer-encoding:x",
+    "CONTENT-TRANSFER-ENCODING :",
+    # re.IGNORECASE also folds U+017F (long s) to "s": lower() does not.
+    "Content-Tran\u017ffer-Encoding: 7bit",
+    "Content-Type: text/plain",
+    "\n",
+    "\r\n",
+    " ",
+    "x",
+    "\xe9",
+]
+
+
+@given(st.lists(st.sampled_from(TRANSFER_TOKENS), max_size=8).map("".join))
+def test_transfer_encoding_check_agrees_with_the_field_search(head: str) -> None:
+    expected = _mime.find_field(head, "content-transfer-encoding") is not None
+    assert _mime._has_transfer_encoding(head) == expected
+
+
+FOLDING_TOKENS = [
+    "Subject: a",
+    "\u017fubject: b",  # re.IGNORECASE folds U+017F to "s"
+    "In-Reply-To: c",
+    "\u0130n-reply-to: d",  # and U+0130, U+0131 to "i"
+    "\u0131N-Reply-To: e",
+    "\u212a: f",  # and U+212A (Kelvin sign) to "k"
+    "k: g",
+    "Received: h",
+    "\n",
+    "\r\n",
+    " folded",
+]
+
+
+@given(st.lists(st.sampled_from(FOLDING_TOKENS), max_size=10).map("".join))
+def test_several_names_are_found_as_each_alone(head: str) -> None:
+    # The look-ahead for the names' first letters lets through what the
+    # case-insensitive names match (a single name has no look-ahead).
+    names = ("subject", "in-reply-to", "k")
+    part = _mime.Part(b"", 0, 0, head, "text/plain", {}, 0)
+    alone = [_mime.find_fields(part, _mime.field_pattern(name)) for name in names]
+    expected = {key: value for found in alone for key, value in found.items()}
+    assert _mime.find_fields(part, _mime.field_pattern(*names)) == expected

@@ -145,6 +145,19 @@ class Part(NamedTuple):
         return self.buf[self.body_start : self.end]
 
 
+def _has_transfer_encoding(head: str) -> bool:
+    """Whether the header block *head* has a Content-Transfer-Encoding field (any case).
+
+    Most blocks have none, which a lower-cased copy of an ASCII block
+    shows in C (0.4 against 0.7 us for the search, on the usual short
+    block).  Otherwise the search decides: it alone knows the case folds
+    of ``re.IGNORECASE`` for non-ASCII text (U+017F matches "s").
+    """
+    if head.isascii() and "content-transfer-encoding" not in head.lower():
+        return False
+    return _TRANSFER_ENCODING.search("\n" + head) is not None
+
+
 def _mechanism(value: str) -> str:
     """RFC 2045 §6.1 ``mechanism`` (a token) of a Content-Transfer-Encoding value, lower-cased."""
     return _unfold(value).split(";")[0].strip().lower() or "7bit"
@@ -414,7 +427,15 @@ def field_pattern(*names: str) -> re.Pattern[str]:
     space before the colon is allowed (§4.5.3).
     """
     alternatives = "|".join(re.escape(name) for name in names)
-    return re.compile(rf"\n(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
+    # With several names, a look-ahead for their first letters: the
+    # engine enters no alternative for the many lines (Received, folds)
+    # that begin otherwise (six names over a 1.4 KB block of Received
+    # fields: 7.3 us without it, 6.1 us with it).  Case-insensitive like
+    # the names, so that it lets through the same non-ASCII case folds
+    # (U+017F for "s", U+0130 and U+0131 for "i", U+212A for "k").
+    firsts = "".join(sorted({name[:1].lower() for name in names}))
+    lead = f"(?=(?i:[{re.escape(firsts)}]))" if len(names) > 1 else ""
+    return re.compile(rf"\n{lead}(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
 
 
 def find_field(head: str, name: str) -> str | None:
@@ -653,7 +674,7 @@ def decode_body(part: Part, problems: Problems, *, max_bytes: int | None = None)
     refused with ``limit-exceeded`` before it is decoded.
     """
     # No Content-Transfer-Encoding field: 7bit (RFC 2045 §6.1), the body as it is.
-    plain = _TRANSFER_ENCODING.search("\n" + part.head) is None
+    plain = not _has_transfer_encoding(part.head)
     if plain and (max_bytes is None or part.end - part.body_start <= max_bytes):
         return part.buf[part.body_start : part.end]
     encoding = part.encoding
@@ -729,22 +750,29 @@ def _entity(site: _Site, start: int, end: int) -> Part:
     """:func:`make_part` without the depth check, all but the position in *site*.
 
     So that ``functools.partial`` can bind the site: the body parts of a
-    multipart are read by ``map`` (:func:`_kids`), with no Python
-    loop around the calls (positional arguments: a call with keywords
-    through ``partial`` costs a dict).  A missing Content-Type reads as
-    *default* (RFC 2045 §5.2), through :func:`parse_content_type` with
-    ``None``.
+    multipart are read by ``map`` (sites from :func:`_spans`), with no
+    Python loop around the calls (positional arguments: a call with
+    keywords through ``partial`` costs a dict).  A missing Content-Type
+    reads as *default* (RFC 2045 §5.2), through :func:`parse_content_type`
+    with ``None``.
     """
     buf, depth, problems, limits, default = site
     head, body_start = _read_head(buf, start, end, limits)
     # The first Content-Type field, unfolded (_unfold, written out for the
-    # usual one-line value).
-    if (found := _CONTENT_TYPE.search("\n" + head) if head else None) is None:
-        value = None
-    elif "\n" in (value := found.group(2)):
-        value = _unfold(value)
-    else:
-        value = value.strip(" \t\r")
+    # usual one-line value).  Most body parts' blocks begin with it: its
+    # value is then the rest of the first line unless the next line is a
+    # fold (a head never ends with its line break, so head[nl + 1] exists).
+    # str methods there take half the time of the search, which also
+    # copies the block (0.7 against 1.5 us for "Content-Type: text/plain").
+    value = None
+    if head.startswith("Content-Type:"):
+        if "\n" not in head:
+            value = head[13:].strip(" \t\r")
+        elif head[(nl := head.find("\n")) + 1] not in " \t":
+            value = head[13:nl].strip(" \t\r")
+    if value is None and head and (found := _CONTENT_TYPE.search("\n" + head)) is not None:
+        value = found.group(2)
+        value = _unfold(value) if "\n" in value else value.strip(" \t\r")
     if (known := _CONTENT_TYPES.get((value, default))) is None:
         known = parse_content_type(value, problems, default=default)
     return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
@@ -770,7 +798,10 @@ def read_message(
     # (so no byte order mark, "From " line, blank line or delimiter line).
     if content_type is not None or buf.find(b"\n", 0, 65536) == -1 or not _FIRST_FIELD.match(buf):
         return _read_unusual(buf, problems, limits, content_type)
-    return _typed(make_part(buf, 0, len(buf), depth=0, problems=problems, limits=limits), problems)
+    if limits.max_depth < 0:
+        _check_depth(0, limits)
+    # make_part, without its keyword call.
+    return _typed(_entity((buf, 0, problems, limits, "text/plain"), 0, len(buf)), problems)
 
 
 def _read_unusual(buf: bytes, problems: Problems, limits: Limits, content_type: str | None) -> Part:
@@ -902,9 +933,10 @@ def _strict_spans(
     # *body* is the last of them, where the current part starts.  The first
     # search starts at the LF before the body, if it has one.
     edges, body, misses, pos = [start], start, 0, (start - 1 if start else 0) - width
-    if buf.startswith(marker[1:], start):
-        # The usual body begins with a dash-boundary: no search for it (nor
-        # an LF before it, which a body that begins the buffer lacks).
+    # The usual body follows the LF that ends the blank line, so the first
+    # search finds a dash-boundary that begins it.  Without that LF (a
+    # body that begins the buffer), a dash-boundary is looked for here.
+    if (not start or buf[start - 1] != 0x0A) and buf.startswith(marker[1:], start):
         pos = start - 1
         if (tail := tail_at(buf, start + width - 1, end)) is None:
             misses = _miss(misses, limits.max_parts)
@@ -913,26 +945,34 @@ def _strict_spans(
         else:
             edges += (start, (body := tail.end()))
     while (pos := find(marker, pos + width, end)) != -1:
-        if (tail := tail_at(buf, pos + width, end)) is None:
+        # The usual delimiter line ends right after the boundary, LF or
+        # CRLF: two byte compares instead of a match of _DELIMITER_TAIL
+        # (which reads the rest: padding, a close-delimiter, the end).
+        if (after := pos + width) < end and buf[after] == 0x0A:
+            after += 1
+        elif after + 1 < end and buf[after] == 0x0D and buf[after + 1] == 0x0A:
+            after += 2
+        elif (tail := tail_at(buf, after, end)) is None:
             misses = _miss(misses, limits.max_parts)
             continue
+        elif tail.lastindex:
+            # The "--" of a close-delimiter: the last part ends here; the
+            # epilogue after it is dropped.
+            edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, tail.end())
+            return edges[2:-1:2], edges[3::2], True
+        else:
+            after = tail.end()
         # The CRLF (or LF) before the delimiter line is the delimiter's, so
         # the part ends one byte earlier after a CR; an empty part ends
         # where it starts (the LF ending one delimiter line starts the next).
-        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := tail.end()))
-        # tail.lastindex: the "--" of a close-delimiter was matched.
-        if tail.lastindex or len(edges) > most:
-            break
-    else:
-        # No close-delimiter: the last part runs to the end (its final CR
-        # dropped, as before a delimiter).
-        edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
-        return edges[2:-1:2], edges[3::2], False
-    if not tail.lastindex:
-        raise _too_many_parts(limits)
-    # Part k starts at edges[2k] and ends at edges[2k + 1]; the last edge,
-    # after the close-delimiter, starts the epilogue, dropped.
-    return edges[2:-1:2], edges[3::2], True
+        # Part k starts at edges[2k] and ends at edges[2k + 1].
+        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := after))
+        if len(edges) > most:
+            raise _too_many_parts(limits)
+    # No close-delimiter: the last part runs to the end (its final CR
+    # dropped, as before a delimiter).
+    edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
+    return edges[2:-1:2], edges[3::2], False
 
 
 def _miss(misses: int, max_parts: int) -> int:
@@ -995,15 +1035,22 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     # lenient one win, what it recorded is taken back (the usual part pays
     # for no second collector).
     recorded, dropped = len(problems._errors), problems.dropped
-    kids = list(_kids(part, problems, limits, budget, _strict_spans))
-    missed = part.content_type == "multipart/report" and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    site, starts, ends = _spans(part, problems, limits, budget, _strict_spans)
+    kids = list(map(partial(_entity, site), starts, ends))
+    # The usual report is the second part, looked at first.
+    missed = (
+        part.content_type == "multipart/report"
+        and not (len(kids) > 1 and kids[1].content_type in _REPORT_PARTS)
+        and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    )
     if (len(kids) >= 2 and not missed) or not _may_be_indented(part, limits):
         return kids
     # The strict reading counted its parts: the lenient one counts its own instead.
     after = budget.parts
     budget.parts = after - len(kids)
     lenient = Problems()
-    indented = list(_kids(part, lenient, limits, budget, _indented_spans))
+    site, starts, ends = _spans(part, lenient, limits, budget, _indented_spans)
+    indented = list(map(partial(_entity, site), starts, ends))
     if len(indented) <= len(kids):
         budget.parts = after
         return kids
@@ -1074,35 +1121,40 @@ def iter_children(
     close-delimiter (the last part runs to the end; a defect), a missing
     final line break.
     """
-    yield from _kids(part, problems, limits, budget, _indented_spans if indented else _strict_spans)
+    reader = _indented_spans if indented else _strict_spans
+    site, starts, ends = _spans(part, problems, limits, budget, reader)
+    yield from map(partial(_entity, site), starts, ends)
 
 
 # _strict_spans or _indented_spans: (buf, boundary, start, end, limits) -> (starts, ends, closed).
 _SpanReader = Callable[[bytes, bytes, int, int, Limits], tuple[list[int], list[int], bool]]
 
 
-def _kids(
+def _spans(
     part: Part, problems: Problems, limits: Limits, budget: Budget, reader: _SpanReader
-) -> Iterator[Part]:
-    """The body parts of multipart *part*, counted, each read when the iterator reaches it.
+) -> tuple[_Site, list[int], list[int]]:
+    """Where the body parts of multipart *part* are, counted, and the site to read them.
 
-    ``map`` reads them (:func:`_entity`, all but the position bound), with
-    no Python loop around the calls.  RFC 2046 §5.1.5: in a
-    multipart/digest, a part without Content-Type is a message/rfc822.
+    Each part is read by ``_entity(site, start, end)``, bound with
+    ``functools.partial``, when the caller reaches it.  RFC 2046 §5.1.5: in a multipart/digest, a part without
+    Content-Type is a message/rfc822.
     """
     if part.depth >= limits.max_depth:
         _check_depth(part.depth + 1, limits)
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    site = (part.buf, part.depth + 1, problems, limits, default)
     boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
-        return iter(())
+        return site, [], []
     starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
-    budget.count(len(starts))
+    # Budget.count, written out: one method call fewer per multipart.
+    budget.parts += len(starts)
+    if budget.parts > budget.limits.max_parts:
+        raise _too_many_parts(budget.limits)
     if not closed:
         _not_closed(part, problems, found=bool(starts))
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    site = (part.buf, part.depth + 1, problems, limits, default)
-    return map(partial(_entity, site), starts, ends)
+    return site, starts, ends
 
 
 def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
@@ -1122,7 +1174,7 @@ def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
     """The message inside a message/rfc822 or message/global *part* (header block read)."""
     buf, start, end = part.buf, part.body_start, part.end
-    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
+    if _has_transfer_encoding(part.head) and part.encoding in _ENCODED:
         # RFC 2046 §5.2.1 forbids encoding message/rfc822; some gateways do anyway.
         buf = decode_body(part, problems)
         start, end = 0, len(buf)
@@ -1136,7 +1188,7 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[
     (RFC 6522 §4) the body itself, quoted-printable allowed.
     """
     buf, start, end = part.buf, part.body_start, part.end
-    if _TRANSFER_ENCODING.search("\n" + part.head) and part.encoding in _ENCODED:
+    if _has_transfer_encoding(part.head) and part.encoding in _ENCODED:
         # Decode no more than a header block can hold.
         window = Part(
             buf=buf,

@@ -18,7 +18,6 @@ the sent message is.
 from __future__ import annotations
 
 import binascii
-import collections
 import copy
 import re
 from collections.abc import Iterable
@@ -106,7 +105,7 @@ def parse(
     Going over a bound of *limits* always raises ``ParseError`` with code
     ``limit-exceeded``.
     """
-    reports = _parse(data, strict=strict, content_type=content_type, limits=limits, first=True)
+    reports = _parse(data, strict, content_type, limits, True)  # positional: no keyword parsing
     return reports[0] if reports else None
 
 
@@ -124,12 +123,11 @@ def parse_all(
     a returned original are not counted.  More than ``limits.max_reports``
     reports is a ``limit-exceeded`` ParseError.
     """
-    return _parse(data, strict=strict, content_type=content_type, limits=limits, first=False)
+    return _parse(data, strict, content_type, limits, False)
 
 
 def _parse(
     data: object,
-    *,
     strict: bool,
     content_type: str | None,
     limits: Limits | None,
@@ -148,7 +146,7 @@ def _parse(
         # Not a report: decided from the top-level header block alone.
         return ()
     budget = _mime.Budget(limits)
-    found = _find(root, problems, limits, budget, first=first)
+    found = _find(root, problems, limits, budget, first)
     reports: list[MDN | DSN] = []
     for item in found:
         own = copy.deepcopy(problems) if len(found) > 1 else problems
@@ -164,7 +162,7 @@ def _parse(
 
 
 def _find(
-    root: _mime.Part, problems: Problems, limits: Limits, budget: _mime.Budget, *, first: bool
+    root: _mime.Part, problems: Problems, limits: Limits, budget: _mime.Budget, first: bool
 ) -> list[_Found]:
     """Report parts, shallowest first, then in document order.
 
@@ -178,9 +176,11 @@ def _find(
     found: list[_Found] = []
     if root.content_type in _REPORT_TYPES:
         return [_bare_report(root)]
-    queue: collections.deque[tuple[_mime.Part, _mime.Part]] = collections.deque([(root, root)])
-    while queue:
-        part, message = queue.popleft()
+    # A list read in order as it grows is the queue: for the usual single
+    # multipart, cheaper than a deque and its popleft.  Its entries are
+    # parts the budget counted, or the message inside one: bounded.
+    queue = [(root, root)]
+    for part, message in queue:
         media = part.content_type
         if media in _MESSAGE_TYPES:
             inner = _mime.open_message(part, problems, limits)
@@ -223,8 +223,12 @@ def _report_children(
     part: _mime.Part, kids: list[_mime.Part], problems: Problems
 ) -> list[tuple[int, _mime.Part]]:
     """The report parts among *kids*, with defects for a container that misnames them."""
-    reports = [(i, kid) for i, kid in enumerate(kids) if kid.content_type in _REPORT_TYPES]
-    report_type = part.params.get("report-type", "").strip().lower()
+    # A loop, not a list comprehension: for the usual three parts it makes
+    # no function object (0.7 against 1.0 us).
+    reports = []
+    for i, kid in enumerate(kids):
+        if kid.content_type in _REPORT_TYPES:
+            reports.append((i, kid))
     if part.content_type != "multipart/report":
         if reports:
             problems.add(
@@ -234,6 +238,7 @@ def _report_children(
                 field="Content-Type",
             )
         return reports
+    report_type = part.params.get("report-type", "").strip().lower()
     if not reports:
         # The second part without a Content-Type header defaults to
         # text/plain (RFC 2045 §5.2); report-type still says what it is.
@@ -247,7 +252,7 @@ def _report_children(
             )
             return [(1, kids[1]._replace(content_type=wanted))]
         return []
-    subtype = reports[0][1].content_type.partition("/")[2]
+    subtype = reports[0][1].content_type[8:]  # after "message/", as every report type
     if not report_type:
         problems.add(
             "missing-report-type",
@@ -255,7 +260,7 @@ def _report_children(
             f"read as {subtype} from the report part.",
             field="Content-Type",
         )
-    elif subtype not in (report_type, f"global-{report_type}"):
+    elif subtype != report_type and subtype != "global-" + report_type:
         problems.add(
             "wrong-report-type",
             f"report-type is {report_type[:60]!r} but the report part is "
@@ -278,7 +283,9 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
         # The part's own non-MIME fields: MDN fields written without the
         # blank line before them (Direct Project agents) land there.
         head = item.part.head
-        if not head or ("\n" not in head and _CONTENT_FIELD.match(head)):
+        if not head or (
+            "\n" not in head and (head.startswith("Content-Type:") or _CONTENT_FIELD.match(head))
+        ):
             # The usual one-line "Content-Type: ..." block: no field to read.
             header_fields = []
         else:
@@ -457,9 +464,9 @@ def _human_text(
         node = nested
     if node is None:
         return None
-    if node.maintype != "text":
+    if not node.content_type.startswith("text/"):  # Part.maintype, without the property call
         return None
-    if node.body_size > limits.max_report_bytes:
+    if node.end - node.body_start > limits.max_report_bytes:  # Part.body_size, inline
         problems.add(
             "human-text-too-large",
             f"The human-readable part is larger than {limits.max_report_bytes} bytes; not read.",
