@@ -1090,6 +1090,15 @@ _PLAIN_DATE = re.compile(
 )
 
 
+# The numbers of _PLAIN_DATE's day, hour, minute and second, by their text
+# ("5", "05"; None for no seconds): a dict subscript costs a fifth of an
+# int() call (timeit: 50 ns against 240 ns), and a date has four of them.
+_NUMBERS: dict[str | None, int] = {
+    **{str(number): number for number in range(10)},
+    **{f"{number:02d}": number for number in range(100)},
+    None: 0,
+}
+
 # Zones seen, by their text ("+0100"): a report stream uses a handful.
 # Bounded: at most 2 signs x 10000 texts, fewer valid ones.
 _ZONES: dict[str, timezone] = {}
@@ -1121,12 +1130,20 @@ def read_date(value: str, field: str, problems: Problems, limits: Limits) -> dat
     """:func:`parse_date` with positional arguments, for the report readers."""
     plain = _PLAIN_DATE.match(value)
     if plain is not None:
-        day, month, year, hour, minute, second, zone = plain.groups("0")  # no seconds: 0
+        day, month, year, hour, minute, second, zone = plain.groups()
+        numbers = _NUMBERS
         try:
             tz = _ZONES.get(zone) or _zone(zone)
             # tzinfo passed by position: a keyword call to datetime() costs more.
             return datetime(
-                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, tz
+                int(year),
+                _MONTHS[month],
+                numbers[day],
+                numbers[hour],
+                numbers[minute],
+                numbers[second],
+                0,
+                tz,
             )
         except ValueError:
             pass  # 30 February, hour 25, zone +2400: the careful path says so
