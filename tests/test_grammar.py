@@ -212,9 +212,13 @@ def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str, limits:
 
     if text.startswith("\ufeff"):
         text = text[1:]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # As read_groups hands them over: LF or CRLF line ends, no bare CR.
+    if text.count("\r") != text.count("\r\n"):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     problems = Problems()
-    careful, error = outcome(_read_careful, text, problems, limits)
+    careful, error = outcome(
+        _read_careful, text.replace("\r\n", "\n").replace("\r", "\n"), problems, limits
+    )
     fast = _read_well_formed(text, limits)
     if fast is not None:
         assert isinstance(careful, list)

@@ -165,11 +165,20 @@ def read_groups(text: str, problems: Problems, limits: Limits) -> list[FieldGrou
     """:func:`read_fields`, each group with the lower-cased names of its fields."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.count("\r") != text.count("\r\n"):
+        text = _lf_line_ends(text)  # a bare CR ends a line too
+    # Otherwise the fast reader takes CRLF and LF as they are: two counts
+    # cost less than the copies of normalising (timeit, a 620-character
+    # DSN: 0.5 us against 2.0 us).
     fast = _read_well_formed(text, limits)
     if fast is not None:
         return fast
-    return [_group(fields) for fields in _read_careful(text, problems, limits)]
+    return [_group(fields) for fields in _read_careful(_lf_line_ends(text), problems, limits)]
+
+
+def _lf_line_ends(text: str) -> str:
+    """*text* with every CRLF and bare CR line end made LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _group(fields: list[FieldTuple]) -> FieldGroup:
@@ -255,10 +264,16 @@ def _read_careful(text: str, problems: Problems, limits: Limits) -> list[list[Fi
 # One line of a well-formed report part, as findall() tuples (name, value,
 # junk): a field with its folded lines (a continuation line starts with
 # WSP and is not blank), a blank line (all three empty), or anything else
-# (junk), which sends the part to the careful line-by-line reader.
+# (junk), which sends the part to the careful line-by-line reader.  Line
+# ends are LF or CRLF: a CR before LF is white space, so it ends a blank
+# line, a value's strip() drops it, and a folded value loses it with its LF.
+# Possessive runs: none of them could give back a character the next item
+# takes (each ends where LF or a character outside it follows), and they
+# save sre the backtracking bookkeeping (timeit, findall over a 620-character
+# DSN: 10.2 us against 11.1 us).
 _WELL_FORMED_LINE = re.compile(
-    r"(?:([\x21-\x39\x3b-\x7e]+)[ \t]{0,8}:([^\n]*(?:\n[ \t][^\S\n]*\S[^\n]*)*)"
-    r"|[^\S\n]*|([^\n]+))\n"
+    r"(?:([\x21-\x39\x3b-\x7e]++)[ \t]{0,8}+:([^\n]*+(?:\n[ \t][^\S\n]*+\S[^\n]*+)*+)"
+    r"|[^\S\n]*+|([^\n]++))\n"
 )
 # Room for what the groups above leave out of a field: up to 8 blanks, the
 # colon, the line breaks (counted apart).
@@ -268,6 +283,8 @@ _BLANK_ROW = ("", "", "")
 
 def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
     """:func:`read_groups` for a part with nothing to report, or None.
+
+    Line ends are LF or CRLF (no bare CR).
 
     One C-level ``findall`` over the part instead of a regex match per
     line.  None (the careful reader takes over, and records or raises
@@ -302,8 +319,9 @@ def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
                 keys = []
             line += 1
         elif "\n" in value:
-            # RFC 5322 §2.2.3 unfolding: the line breaks go, the white space stays.
-            fields.append((name, value.replace("\n", "").strip(), line))
+            # RFC 5322 §2.2.3 unfolding: the line breaks go, the white space stays
+            # (no bare CR gets here: each CR is part of a CRLF).
+            fields.append((name, value.replace("\r", "").replace("\n", "").strip(), line))
             keys.append(name.lower())
             line += 1 + value.count("\n")
         else:
