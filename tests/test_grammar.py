@@ -793,13 +793,29 @@ def test_parse_disposition_fast_path_agrees_with_the_grammar(text: str) -> None:
 
     fast_problems, careful_problems = Problems(), Problems()
     fast = read(fast_problems)
-    plain = _grammar._PLAIN_DISPOSITION
+    plain, usual = _grammar._PLAIN_DISPOSITION, _grammar._USUAL_DISPOSITIONS
     try:
         _grammar._PLAIN_DISPOSITION = re.compile(r"(?!)")  # never matches: the grammar only
+        _grammar._USUAL_DISPOSITIONS = {}
         careful = read(careful_problems)
     finally:
-        _grammar._PLAIN_DISPOSITION = plain
+        _grammar._PLAIN_DISPOSITION, _grammar._USUAL_DISPOSITIONS = plain, usual
     assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
+
+
+def test_usual_dispositions_are_what_the_grammar_reads() -> None:
+    # The table of usual spellings holds what the grammar reads from each
+    # (with nothing to record), whatever the case it was written in.
+    from mdnkit._grammar import _parse_disposition_field, _Scanner, _USUAL_DISPOSITIONS
+
+    assert len(_USUAL_DISPOSITIONS) == 32
+    for text, disposition in _USUAL_DISPOSITIONS.items():
+        for written in (text, text.upper(), text.title()):
+            problems = Problems()
+            scanner = _Scanner(written, problems, "Disposition", DEFAULT_LIMITS)
+            assert _parse_disposition_field(scanner, problems) == disposition
+            assert problems.codes() == []
+            assert parse_disposition(written) is disposition
 
 
 DISPOSITIONS = [

@@ -664,6 +664,16 @@ _PLAIN_DISPOSITIONS = {
     for sending_key, sending in _SENDING_MODES.items()
     for type_key in ("displayed", "deleted", "dispatched", "processed")
 }
+# The same values by their usual lower-cased spellings, "mode/mode;type" and
+# "mode/mode; type": one dict lookup where the match, its groups and the
+# lookup above cost four times as much (timeit: 0.3 us against 1.2 us).
+# Only ASCII text lowers to these keys (the one other character that lowers
+# to ASCII, KELVIN SIGN, gives "k", which none of them holds).
+_USUAL_DISPOSITIONS = {
+    f"{action}/{sending}{semicolon}{kind}": disposition
+    for (action, sending, kind), disposition in _PLAIN_DISPOSITIONS.items()
+    for semicolon in (";", "; ")
+}
 
 
 def parse_disposition(
@@ -692,7 +702,11 @@ def parse_disposition(
           manual-action MDN-sent-manually; displayed
                        ^
     """
-    plain = _PLAIN_DISPOSITION.match(text.lower())
+    lowered = text.lower()
+    usual = _USUAL_DISPOSITIONS.get(lowered)
+    if usual is not None:
+        return usual
+    plain = _PLAIN_DISPOSITION.match(lowered)
     if plain is not None:
         # The common shape, no comments, no modifiers: nothing to record.
         action, sending, kind = plain.groups()
