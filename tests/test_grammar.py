@@ -705,9 +705,10 @@ def test_parse_address_field_fast_path_agrees_with_the_careful_reading(value: st
 
 
 @given(
-    st.lists(st.sampled_from([*'<>@.()" \tab1-_', "<a@b>", "x@y", "\u3000"]), max_size=16).map(
-        "".join
-    )
+    st.lists(
+        st.sampled_from([*'<>@.()" \tab1-_', "<a@b>", "x@y", "\u3000", "\xe9", "\x7f", "\x85"]),
+        max_size=16,
+    ).map("".join)
 )
 def test_parse_msg_id_fast_path_agrees_with_the_careful_reading(value: str) -> None:
     from mdnkit import _grammar

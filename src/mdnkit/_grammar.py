@@ -1032,8 +1032,12 @@ def _decode_utf8_escapes(text: str, problems: Problems, field: str) -> str:
 
 
 _ANY_SPACE = re.compile(r"\s")
-# A well-formed msg-id (RFC 5322 §3.6.4), white space around it allowed.
-_PLAIN_MSG_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
+# A well-formed msg-id (RFC 5322 §3.6.4) in printable ASCII, white space
+# around it allowed; any other goes the careful way.  A class of ranges is a
+# bitmap test per character where "not white space" asks for the Unicode
+# category of each one (timeit: 0.56 us against 0.98 us a match).
+_ID_PART = r"[\x21\x23-\x27\x2a-\x3b\x3d\x3f\x41-\x7e]++"  # not ( ) < > @ " or white space
+_PLAIN_MSG_ID = re.compile(rf"\s*+<({_ID_PART}@{_ID_PART})>\s*+\Z")
 
 
 def parse_msg_id(
