@@ -306,10 +306,11 @@ def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
     groups: list[FieldGroup] = []
     fields: list[FieldTuple] = []
     keys: list[str] = []
-    line = 1
+    line = 0  # the number of the row's first line
     # Plain steps per row: for the few fields of a report they cost less
     # than building map() or zip() objects over them.
     for name, value, junk in rows:
+        line += 1
         if not name:
             if junk:
                 return None
@@ -317,17 +318,15 @@ def _read_well_formed(text: str, limits: Limits) -> list[FieldGroup] | None:
                 groups.append((fields, keys))
                 fields = []
                 keys = []
-            line += 1
         elif "\n" in value:
             # RFC 5322 §2.2.3 unfolding: the line breaks go, the white space stays
             # (no bare CR gets here: each CR is part of a CRLF).
             fields.append((name, value.replace("\r", "").replace("\n", "").strip(), line))
             keys.append(name.lower())
-            line += 1 + value.count("\n")
+            line += value.count("\n")  # the folded lines
         else:
             fields.append((name, value.strip(), line))
             keys.append(name.lower())
-            line += 1
     return groups
 
 
