@@ -807,7 +807,7 @@ def test_parse_disposition_fast_path_agrees_with_the_grammar(text: str) -> None:
 def test_usual_dispositions_are_what_the_grammar_reads() -> None:
     # The table of usual spellings holds what the grammar reads from each
     # (with nothing to record), whatever the case it was written in.
-    from mdnkit._grammar import _parse_disposition_field, _Scanner, _USUAL_DISPOSITIONS
+    from mdnkit._grammar import _USUAL_DISPOSITIONS, _parse_disposition_field, _Scanner
 
     assert len(_USUAL_DISPOSITIONS) == 32
     for text, disposition in _USUAL_DISPOSITIONS.items():
