@@ -212,9 +212,13 @@ def test_read_fields_fast_path_agrees_with_the_careful_reader(text: str, limits:
 
     if text.startswith("\ufeff"):
         text = text[1:]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # As read_groups hands them over: LF or CRLF line ends, no bare CR.
+    if text.count("\r") != text.count("\r\n"):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     problems = Problems()
-    careful, error = outcome(_read_careful, text, problems, limits)
+    careful, error = outcome(
+        _read_careful, text.replace("\r\n", "\n").replace("\r", "\n"), problems, limits
+    )
     fast = _read_well_formed(text, limits)
     if fast is not None:
         assert isinstance(careful, list)
@@ -701,9 +705,10 @@ def test_parse_address_field_fast_path_agrees_with_the_careful_reading(value: st
 
 
 @given(
-    st.lists(st.sampled_from([*'<>@.()" \tab1-_', "<a@b>", "x@y", "\u3000"]), max_size=16).map(
-        "".join
-    )
+    st.lists(
+        st.sampled_from([*'<>@.()" \tab1-_', "<a@b>", "x@y", "\u3000", "\xe9", "\x7f", "\x85"]),
+        max_size=16,
+    ).map("".join)
 )
 def test_parse_msg_id_fast_path_agrees_with_the_careful_reading(value: str) -> None:
     from mdnkit import _grammar
@@ -789,13 +794,29 @@ def test_parse_disposition_fast_path_agrees_with_the_grammar(text: str) -> None:
 
     fast_problems, careful_problems = Problems(), Problems()
     fast = read(fast_problems)
-    plain = _grammar._PLAIN_DISPOSITION
+    plain, usual = _grammar._PLAIN_DISPOSITION, _grammar._USUAL_DISPOSITIONS
     try:
         _grammar._PLAIN_DISPOSITION = re.compile(r"(?!)")  # never matches: the grammar only
+        _grammar._USUAL_DISPOSITIONS = {}
         careful = read(careful_problems)
     finally:
-        _grammar._PLAIN_DISPOSITION = plain
+        _grammar._PLAIN_DISPOSITION, _grammar._USUAL_DISPOSITIONS = plain, usual
     assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
+
+
+def test_usual_dispositions_are_what_the_grammar_reads() -> None:
+    # The table of usual spellings holds what the grammar reads from each
+    # (with nothing to record), whatever the case it was written in.
+    from mdnkit._grammar import _USUAL_DISPOSITIONS, _parse_disposition_field, _Scanner
+
+    assert len(_USUAL_DISPOSITIONS) == 32
+    for text, disposition in _USUAL_DISPOSITIONS.items():
+        for written in (text, text.upper(), text.title()):
+            problems = Problems()
+            scanner = _Scanner(written, problems, "Disposition", DEFAULT_LIMITS)
+            assert _parse_disposition_field(scanner, problems) == disposition
+            assert problems.codes() == []
+            assert parse_disposition(written) is disposition
 
 
 DISPOSITIONS = [

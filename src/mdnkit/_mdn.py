@@ -109,19 +109,24 @@ def mdn_values(
             "several-field-groups",
             f"The MDN fields are split by blank lines into {len(groups)} groups; all are read",
         )
-    fields: list[FieldTuple] = []
-    keys: list[str] = []  # field names are case-insensitive: each is lower-cased once
-    if header_fields:
-        fields = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
-        keys = [name.lower() for name, _value, _line in fields]
-        if fields:
-            problems.add(
-                "fields-in-part-header",
-                "MDN fields were written in the part's MIME header block",
-            )
-    for group, group_keys in groups:
-        fields += group
-        keys += group_keys
+    fields: list[FieldTuple]
+    keys: list[str]  # field names are case-insensitive: each is lower-cased once
+    if len(groups) == 1 and not header_fields:
+        fields, keys = groups[0]  # the usual MDN: one group, read as it is
+    else:
+        fields = []
+        keys = []
+        if header_fields:
+            fields = [f for f in header_fields if f.name.lower() in MDN_FIELDS]
+            keys = [name.lower() for name, _value, _line in fields]
+            if fields:
+                problems.add(
+                    "fields-in-part-header",
+                    "MDN fields were written in the part's MIME header block",
+                )
+        for group, group_keys in groups:
+            fields += group
+            keys += group_keys
 
     values: dict[str, object] = dict.fromkeys(_SINGLE)  # every MDN keyword, None until read
     errors: list[str] = []

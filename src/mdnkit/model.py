@@ -233,7 +233,6 @@ class Diagnostic:
         return f"{self.type}; {self.text}"
 
 
-
 class Headers(Sequence[tuple[str, str]]):
     """An immutable, ordered list of ``(name, value)`` header fields.
 
