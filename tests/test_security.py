@@ -29,11 +29,11 @@ from hypothesis import strategies as st
 
 import mdnkit
 from mdnkit import pixel
-from mdnkit.request import split_mailboxes
-from mdnkit.respond import mdn_envelope
 from mdnkit.errors import MdnkitError, ParseError, RequestError, StoreError
 from mdnkit.model import MDN, MessageRef, RefSource
 from mdnkit.pixel import _token
+from mdnkit.request import split_mailboxes
+from mdnkit.respond import mdn_envelope
 from mdnkit.store import SQLiteStore
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
