@@ -134,6 +134,8 @@ class Part(NamedTuple):
     @property
     def encoding(self) -> str:
         """The Content-Transfer-Encoding, lower-cased (``7bit`` when absent)."""
+        if not _has_transfer_encoding(self.head):
+            return "7bit"  # the usual block, decided without a search
         found = _TRANSFER_ENCODING.search("\n" + self.head)
         return "7bit" if found is None else _mechanism(found.group(2))
 
@@ -673,12 +675,10 @@ def decode_body(part: Part, problems: Problems, *, max_bytes: int | None = None)
     With *max_bytes*, a body whose decoded size would exceed it is
     refused with ``limit-exceeded`` before it is decoded.
     """
-    # No Content-Transfer-Encoding field: 7bit (RFC 2045 §6.1), the body as it is.
-    plain = not _has_transfer_encoding(part.head)
-    if plain and (max_bytes is None or part.end - part.body_start <= max_bytes):
-        return part.buf[part.body_start : part.end]
     encoding = part.encoding
-    size = part.body_size
+    size = part.end - part.body_start
+    if encoding == "7bit" and (max_bytes is None or size <= max_bytes):
+        return part.buf[part.body_start : part.end]  # the usual body: nothing to undo
     if max_bytes is not None:
         bound = size * 3 // 4 if encoding == "base64" else size
         if bound > max_bytes:
@@ -798,10 +798,7 @@ def read_message(
     # (so no byte order mark, "From " line, blank line or delimiter line).
     if content_type is not None or buf.find(b"\n", 0, 65536) == -1 or not _FIRST_FIELD.match(buf):
         return _read_unusual(buf, problems, limits, content_type)
-    if limits.max_depth < 0:
-        _check_depth(0, limits)
-    # make_part, without its keyword call.
-    return _typed(_entity((buf, 0, problems, limits, "text/plain"), 0, len(buf)), problems)
+    return _typed(make_part(buf, 0, len(buf), depth=0, problems=problems, limits=limits), problems)
 
 
 def _read_unusual(buf: bytes, problems: Problems, limits: Limits, content_type: str | None) -> Part:
@@ -1136,8 +1133,8 @@ def _spans(
     """Where the body parts of multipart *part* are, counted, and the site to read them.
 
     Each part is read by ``_entity(site, start, end)``, bound with
-    ``functools.partial``, when the caller reaches it.  RFC 2046 §5.1.5: in a multipart/digest, a part without
-    Content-Type is a message/rfc822.
+    ``functools.partial``, when the caller reaches it.  RFC 2046 §5.1.5:
+    in a multipart/digest, a part without Content-Type is a message/rfc822.
     """
     if part.depth >= limits.max_depth:
         _check_depth(part.depth + 1, limits)
@@ -1174,7 +1171,7 @@ def _not_closed(part: Part, problems: Problems, *, found: bool) -> None:
 def open_message(part: Part, problems: Problems, limits: Limits) -> Part:
     """The message inside a message/rfc822 or message/global *part* (header block read)."""
     buf, start, end = part.buf, part.body_start, part.end
-    if _has_transfer_encoding(part.head) and part.encoding in _ENCODED:
+    if part.encoding in _ENCODED:
         # RFC 2046 §5.2.1 forbids encoding message/rfc822; some gateways do anyway.
         buf = decode_body(part, problems)
         start, end = 0, len(buf)
@@ -1188,7 +1185,7 @@ def headers_only(part: Part, problems: Problems, limits: Limits) -> tuple[tuple[
     (RFC 6522 §4) the body itself, quoted-printable allowed.
     """
     buf, start, end = part.buf, part.body_start, part.end
-    if _has_transfer_encoding(part.head) and part.encoding in _ENCODED:
+    if part.encoding in _ENCODED:
         # Decode no more than a header block can hold.
         window = Part(
             buf=buf,
@@ -1216,8 +1213,8 @@ def split_pairs(head: str, problems: Problems, limits: Limits) -> tuple[tuple[st
     """
     rows = _FIELD.findall(head)
     pairs = [(n, v.strip(" \t\r") if "\n" not in v else _unfold(v)) for n, v, _ in rows if n]
-    if len(pairs) != len(rows) or len(rows) > limits.max_header_fields:
-        if len(pairs) != len(rows):  # a line that is not a field: the careful reader
-            return tuple((f.name, f.value) for f in split_fields(head, problems, limits))
+    if len(pairs) != len(rows):  # a line that is not a field: the careful reader
+        return tuple((f.name, f.value) for f in split_fields(head, problems, limits))
+    if len(rows) > limits.max_header_fields:
         raise _limit(f"more than {limits.max_header_fields} header fields in one block")
     return tuple(pairs)
