@@ -112,6 +112,26 @@ def compare(title: str, inputs: Sequence[bytes], repeat: int) -> dict[str, float
     return {"ours": ours, "compat32": compat, "default": default}
 
 
+def by_shape(groups: dict[str, list[bytes]], repeat: int) -> None:
+    """Per-report CPU time of each kind of report, against compat32.
+
+    Small reports weigh most: what a report costs mdnkit is mostly a fixed
+    number of steps, while the standard library's cost grows with size.
+    """
+    print("\n   by shape (per report, CPU us)        size    mdnkit  compat32   ratio  stdlib read")
+    for name, inputs in groups.items():
+        ours = best_of(mdnkit_read, inputs, repeat)[0] / len(inputs)
+        compat = best_of(
+            lambda d: stdlib_read(d, email.policy.compat32), inputs, max(1, repeat // 2)
+        )[0] / len(inputs)
+        size = sum(len(d) for d in inputs) // len(inputs)
+        read = sum(stdlib_read(d, email.policy.compat32) is not None for d in inputs)
+        print(
+            f"   {name:34s} {size:7d} {ours * 1e6:9.1f} {compat * 1e6:9.1f} "
+            f"{compat / ours:6.1f}x   {read}/{len(inputs)}"
+        )
+
+
 def linearity(repeat: int) -> None:
     print("\nlinearity: CPU time ratio when the input doubles (at most 2.0 is linear)")
     shapes: dict[str, Callable[[int], bytes]] = {
@@ -184,8 +204,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load average {load}"
     )
 
-    reports = fixtures() + generate.realistic_reports(40)
+    own = fixtures()
+    generated = generate.realistic_reports(40)
+    reports = own + generated
     result = compare("1. reports (fixtures + generated)", reports, repeat)
+    by_shape(
+        {
+            f"{len(own)} fixtures (quirks)": own,
+            "read receipts (Outlook-like)": generated[0::4],
+            "bounces, 1-4 recipients": generated[1::4],
+            "AS2 MDNs (multipart/signed)": generated[2::4],
+            "bounces returning 30 KB": generated[3::4],
+        },
+        repeat,
+    )
     big = [generate.big_original()]
     result_big = compare("2. a report returning a 20 MB original", big, max(2, repeat // 2))
     plain = [generate.ordinary_mail(i) for i in range(20)] + [
