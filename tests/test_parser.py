@@ -1183,3 +1183,98 @@ def test_sender_and_message_inputs_with_encoded_display_names() -> None:
     found = mdnkit.parse(modern)
     assert found is not None
     assert (found.sender, found.defects) == ("bob@example.com", ())
+
+
+_MSG_ID_TEXT = st.lists(
+    st.sampled_from([*'<>@.()" \tab1-_\u00fc\u00a0\u3000', "<a@b>", "x@y", "<\u00fc@b>"]),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MSG_ID_TEXT)
+def test_msg_id_ascii_pattern_first_agrees_with_the_unicode_one(value: str) -> None:
+    from mdnkit._defects import Problems
+    from mdnkit._grammar import parse_msg_id
+
+    fast, slow = Problems(), Problems()
+    plain = parser._PLAIN_ID.match(value)
+    expected = plain[1] if plain else parse_msg_id(value, slow, field="Message-ID")
+    assert parser._msg_id(value, fast, "Message-ID") == expected
+    assert fast.defects() == slow.defects()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MSG_ID_TEXT)
+def test_message_ref_of_the_attached_original_agrees_with_the_careful_path(value: str) -> None:
+    from mdnkit import _ids
+    from mdnkit._defects import Problems
+
+    fast, slow = Problems(), Problems()
+    found = parser._msg_id(value, slow, "Message-ID") if value else None
+    expected = MessageRef(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL) if found else None
+    original = Headers([("Message-ID", value)])
+    assert parser._message_ref(None, None, original, {}, fast) == expected
+    assert fast.defects() == slow.defects()
+
+
+_PART_HEADS = st.sampled_from(
+    [
+        "",
+        "Content-Type: text/plain",
+        "content-type: text/plain; charset=us-ascii",
+        'Content-Type: text/plain; charset="UTF-8"',
+        "Content-Type: text/plain; charset=utf8",
+        "Content-Type: text/plain; charset=iso-8859-1",
+        "Content-Type: text/plain; charset=x-unknown",
+        "Content-Description: Notification\nContent-Type: text/plain; charset=ascii",
+        "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit",
+        "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable",
+        "Content-Type: text/plain\nCONTENT-TRANSFER-ENCODING: BASE64",
+        "Content-Type: text/plain\nContent-Tran\u017ffer-Encoding: base64",  # a case fold of "s"
+        "Content-Type: text/plain\nContent-Transfer-Encoding: x-custom",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PART_HEADS, st.binary(max_size=120), st.sampled_from([8, 60, 1000]))
+def test_plain_body_shortcuts_agree_with_decode_body_and_decode_text(
+    head: str, body: bytes, max_report_bytes: int
+) -> None:
+    from mdnkit import _mime
+    from mdnkit._defects import Problems
+
+    body = body.replace(b"\r", b"").replace(b"--", b"- -")
+    raw = (
+        b'Content-Type: multipart/report; report-type=disposition-notification; boundary="B"\n'
+        b"\n--B\n"
+        + head.encode()
+        + b"\n\n"
+        + body
+        + b"\n--B\n"
+        + head.replace("text/plain", "message/disposition-notification").encode()
+        + b"\n\n"
+        + body
+        + b"\n--B--\n"
+    )
+    limits = Limits(max_report_bytes=max_report_bytes)
+    problems = Problems()
+    root = _mime.read_message(raw, problems, limits)
+    item = parser._find(root, problems, limits, _mime.Budget(limits), first=True)[0]
+    for part in (item.part, item.siblings[0]):
+        plain = parser._plain_body(part)
+        assert (plain is None) == (part.encoding != "7bit")
+        assert plain is None or plain == _mime.decode_body(part, Problems())
+    # _human_text against decode_body and decode_text, as it read before.
+    node = item.siblings[0]
+    fast, slow = Problems(), Problems()
+    expected = None
+    if node.end - node.body_start <= max_report_bytes:
+        expected = _mime.decode_text(
+            _mime.decode_body(node, slow), node.params.get("charset"), slow, field="Content-Type"
+        )
+    else:
+        slow.add("human-text-too-large", "")
+    assert parser._human_text(item, fast, limits, _mime.Budget(limits)) == expected
+    assert fast.codes() == slow.codes()

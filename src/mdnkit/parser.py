@@ -27,7 +27,7 @@ from . import _ids, _mime
 from ._address import addr_spec
 from ._defects import Problems
 from ._dsn import dsn_values
-from ._grammar import Field, parse_date, parse_disposition, parse_msg_id
+from ._grammar import _PLAIN_MSG_ID, Field, parse_disposition, parse_msg_id, read_date
 from ._mdn import mdn_values
 from .errors import ParseError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
@@ -56,6 +56,8 @@ _ORIGINAL_TYPES = frozenset(
 )
 # Not a registered type, but MailSite and others send it for the third part.
 _BOGUS_ORIGINAL = "message/rfc822-headers"
+# Charset labels that _mime.decode_text reads as UTF-8, written as it expects them.
+_UTF8_CHARSETS = _mime._UTF8_READ
 _ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multipart/mixed"))
 _ANGLE_ID = re.compile(r"<[^<>]*>")
 # The report message's own fields that a report carries (RFC 5322 §3.6),
@@ -65,7 +67,9 @@ _REPORT_HEADERS = _mime.field_pattern(
 )
 # A header line that is a Content-* field (RFC 2045 §9 names them), any case.
 _CONTENT_FIELD = re.compile(r"[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[!-9;-~]*[ \t]*:")
-# A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs.
+# A well-formed msg-id (RFC 5322 §3.6.4) needs none of parse_msg_id's repairs;
+# one with non-ASCII text too (_PLAIN_MSG_ID, tried first, takes printable
+# ASCII only).
 _PLAIN_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
 
 
@@ -317,7 +321,10 @@ def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
     read as UTF-8 (the RFC 6533 global forms are UTF-8 by definition) and
     bytes that are not UTF-8 become U+FFFD, with a defect.
     """
-    raw = _mime.decode_body(item.part, problems, max_bytes=limits.max_report_bytes)
+    part = item.part
+    raw = _plain_body(part)
+    if raw is None or len(raw) > limits.max_report_bytes:
+        raw = _mime.decode_body(part, problems, max_bytes=limits.max_report_bytes)
     if len(raw) > limits.max_report_bytes:
         raise ParseError(
             f"The report part is larger than {limits.max_report_bytes} bytes; refused.",
@@ -358,7 +365,8 @@ def _report_values(
     subject = found.get("subject")
     return {
         "message_id": _msg_id(message_id, problems, "Message-ID") if message_id else None,
-        "date": parse_date(date, problems, field="Date") if date else None,
+        # parse_date with positional arguments (its default limits), one call fewer.
+        "date": read_date(date, "Date", problems, DEFAULT_LIMITS) if date else None,
         "sender": _sender(sender, problems) if sender else None,
         "subject": _decode_subject(subject, problems) if subject is not None else None,
         "human_text": _human_text(item, problems, limits, budget),
@@ -472,8 +480,25 @@ def _human_text(
             f"The human-readable part is larger than {limits.max_report_bytes} bytes; not read.",
         )
         return None
+    raw = _plain_body(node)
+    charset = node.params.get("charset")
+    if raw is not None and (charset is None or charset in _UTF8_CHARSETS):
+        # The usual 7bit us-ascii or UTF-8 text: what decode_text does for
+        # these labels, without its calls (timeit: 0.6 against 1.8 us).
+        return raw.decode("utf-8", "replace")
     raw = _mime.decode_body(node, problems)
-    return _mime.decode_text(raw, node.params.get("charset"), problems, field="Content-Type")
+    return _mime.decode_text(raw, charset, problems, field="Content-Type")
+
+
+def _plain_body(part: _mime.Part) -> bytes | None:
+    """The body of *part* when it has no Content-Transfer-Encoding (nothing to undo), else None.
+
+    :func:`_mime.decode_body` for the usual 7bit part, without its two
+    Python-level calls (the ``encoding`` property, the keyword call).
+    """
+    if _mime._has_transfer_encoding(part.head):
+        return None
+    return part.buf[part.body_start : part.end]
 
 
 def _original_headers(item: _Found, problems: Problems, limits: Limits) -> Headers | None:
@@ -518,6 +543,11 @@ def _message_ref(
     if isinstance(original, Headers):
         value = original.get("message-id")
         if value:
+            plain = _PLAIN_MSG_ID.match(value)
+            if plain is not None:
+                # The usual "<left@right>": no white space or bracket in the
+                # id, which is thus its own canonical() key.
+                return _ref(plain[1], RefSource.ATTACHED_ORIGINAL)
             found = _msg_id(value, problems, "Message-ID")
             if found:
                 return _ref(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL)
@@ -541,9 +571,11 @@ def _message_ref(
 
 def _msg_id(value: str, problems: Problems, field: str) -> str | None:
     """The id of a msg-id field, normalised as :func:`parse_msg_id` does it."""
-    plain = _PLAIN_ID.match(value)
+    # The ASCII pattern first: a class of ranges is cheaper to test than
+    # "not white space" (timeit: 0.56 against 0.98 us a match).
+    plain = _PLAIN_MSG_ID.match(value) or _PLAIN_ID.match(value)
     if plain is not None:
-        return plain.group(1)
+        return plain[1]
     return parse_msg_id(value, problems, field=field)
 
 
