@@ -23,8 +23,10 @@ from mdnkit.model import (
     SendingMode,
     StatusCode,
     _address_field,
+    _diagnostic,
     _dsn_recipient,
     _message_ref,
+    _status_code,
 )
 from mdnkit.model import _dsn as fast_dsn
 from mdnkit.model import _mdn as fast_mdn
@@ -217,6 +219,30 @@ def test_fast_address_field_equals_constructor() -> None:
     assert fast == AddressField(type="rfc822", address="a@example.org")
     assert hash(fast) == hash(AddressField("rfc822", "a@example.org"))
     assert str(fast) == "rfc822; a@example.org"
+
+
+@pytest.mark.parametrize(
+    ("fast", "slow"),
+    [
+        (_address_field("dns", "mx.example.org"), AddressField("dns", "mx.example.org")),
+        (_status_code("5.1.1"), StatusCode(code="5.1.1")),
+        (_status_code("4.0.0", "later"), StatusCode(code="4.0.0", comment="later")),
+        (_diagnostic("smtp", "550 no"), Diagnostic(type="smtp", text="550 no")),
+        (
+            _message_ref("a@example.org", RefSource.IN_REPLY_TO),
+            MessageRef("a@example.org", RefSource.IN_REPLY_TO),
+        ),
+        (_dsn_recipient({}, Headers()), DSNRecipient()),
+    ],
+)
+def test_fast_values_are_the_real_frozen_classes(fast: object, slow: object) -> None:
+    # Built as an unfrozen twin, then turned into the class itself.
+    assert type(fast) is type(slow)
+    assert (fast, repr(fast), hash(fast)) == (slow, repr(slow), hash(slow))
+    assert dataclasses.astuple(fast) == dataclasses.astuple(slow)  # type: ignore[call-overload]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(fast, dataclasses.fields(fast)[0].name, "changed")  # type: ignore[arg-type]
+    assert not hasattr(fast, "__dict__")
 
 
 @pytest.mark.parametrize(

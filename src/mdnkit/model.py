@@ -442,75 +442,76 @@ def _jsonable(value: object) -> Any:
 #
 # The parser builds these values for every field of every report it reads.
 # A frozen dataclass's __init__ takes keywords and sets each field through
-# object.__setattr__; these set the slots directly, with the same result
-# (tests compare them with the ordinary constructors).  No checks: callers
-# pass values of the declared types.
+# object.__setattr__; these fill the slots directly (of an unfrozen twin
+# that then becomes the class, or through the slots' own setters), with the
+# same result (tests compare them with the ordinary constructors).  No
+# checks: callers pass values of the declared types.
 
 _new_object = object.__new__
 
 
-def _setter(cls: type, name: str) -> Any:
-    # A slotted class keeps each field in a member descriptor (on the class
-    # that declares it: Report for the common fields); its __set__ fills the
-    # slot whatever the class's (frozen) __setattr__ says.
-    owner = next(klass for klass in cls.__mro__ if name in vars(klass))
-    return vars(owner)[name].__set__
+def _unfrozen_twin(cls: type) -> Any:
+    """A plain class with *cls*'s slots, in the same order, and nothing else.
+
+    Its attributes are set by plain assignment, which costs a fraction of a
+    slot setter's call (timeit, the ten fields of a DSNRecipient: 1.0 us
+    against 2.5 us); the finished instance then becomes a *cls* by
+    ``__class__`` assignment, which Python allows between classes of the
+    same layout.  Only for a class whose base is ``object`` (a subclass's
+    layout would differ from its twin's).
+    """
+    assert cls.__bases__ == (object,)
+    return type(f"_Unfrozen{cls.__name__}", (), {"__slots__": vars(cls)["__slots__"]})
 
 
-_SET_AF_TYPE = _setter(AddressField, "type")
-_SET_AF_ADDRESS = _setter(AddressField, "address")
-_SET_RECIPIENT = tuple(
-    _setter(DSNRecipient, field.name) for field in dataclasses.fields(DSNRecipient)
-)
+_AddressFieldTwin = _unfrozen_twin(AddressField)
+_StatusCodeTwin = _unfrozen_twin(StatusCode)
+_DiagnosticTwin = _unfrozen_twin(Diagnostic)
+_MessageRefTwin = _unfrozen_twin(MessageRef)
+_DSNRecipientTwin = _unfrozen_twin(DSNRecipient)
 
 
 def _address_field(type_: str, address: str) -> AddressField:
     """``AddressField(type_, address)``, built without ``__init__``."""
-    field: AddressField = _new_object(AddressField)
-    _SET_AF_TYPE(field, type_)
-    _SET_AF_ADDRESS(field, address)
+    twin = _AddressFieldTwin()
+    twin.type = type_
+    twin.address = address
+    twin.__class__ = AddressField
+    field: AddressField = twin
     return field
-
-
-_SET_STATUS_CODE = _setter(StatusCode, "code")
-_SET_STATUS_COMMENT = _setter(StatusCode, "comment")
-_SET_STATUS_VALID = _setter(StatusCode, "valid")
 
 
 def _status_code(code: str, comment: str | None = None) -> StatusCode:
     """``StatusCode(code, comment)`` for a well-formed code, built without ``__init__``."""
-    status: StatusCode = _new_object(StatusCode)
-    _SET_STATUS_CODE(status, code)
-    _SET_STATUS_COMMENT(status, comment)
-    _SET_STATUS_VALID(status, True)
+    twin = _StatusCodeTwin()
+    twin.code = code
+    twin.comment = comment
+    twin.valid = True
+    twin.__class__ = StatusCode
+    status: StatusCode = twin
     return status
-
-
-_SET_DIAGNOSTIC_TYPE = _setter(Diagnostic, "type")
-_SET_DIAGNOSTIC_TEXT = _setter(Diagnostic, "text")
 
 
 def _diagnostic(type_: str, text: str) -> Diagnostic:
     """``Diagnostic(type=type_, text=text)``, built without ``__init__``."""
-    diagnostic: Diagnostic = _new_object(Diagnostic)
-    _SET_DIAGNOSTIC_TYPE(diagnostic, type_)
-    _SET_DIAGNOSTIC_TEXT(diagnostic, text)
+    twin = _DiagnosticTwin()
+    twin.type = type_
+    twin.text = text
+    twin.__class__ = Diagnostic
+    diagnostic: Diagnostic = twin
     return diagnostic
-
-
-_SET_REF_ID = _setter(MessageRef, "message_id")
-_SET_REF_BY = _setter(MessageRef, "by")
-_SET_REF_ENVELOPE = _setter(MessageRef, "envelope_id")
 
 
 def _message_ref(
     message_id: str | None, by: RefSource, envelope_id: str | None = None
 ) -> MessageRef:
     """``MessageRef(message_id, by, envelope_id)``, built without ``__init__``."""
-    ref: MessageRef = _new_object(MessageRef)
-    _SET_REF_ID(ref, message_id)
-    _SET_REF_BY(ref, by)
-    _SET_REF_ENVELOPE(ref, envelope_id)
+    twin = _MessageRefTwin()
+    twin.message_id = message_id
+    twin.by = by
+    twin.envelope_id = envelope_id
+    twin.__class__ = MessageRef
+    ref: MessageRef = twin
     return ref
 
 
@@ -520,31 +521,29 @@ def _dsn_recipient(values: Mapping[str, Any], extension_fields: Headers) -> DSNR
     *values* is keyed by field name; a field it does not hold is None (every
     field but ``extension_fields`` defaults to None).
     """
-    recipient: DSNRecipient = _new_object(DSNRecipient)
+    twin = _DSNRecipientTwin()
     get = values.get
-    (
-        set_original,
-        set_final,
-        set_action,
-        set_status,
-        set_remote,
-        set_diagnostic,
-        set_last,
-        set_log,
-        set_retry,
-        set_extensions,
-    ) = _SET_RECIPIENT
-    set_original(recipient, get("original_recipient"))
-    set_final(recipient, get("final_recipient"))
-    set_action(recipient, get("action"))
-    set_status(recipient, get("status"))
-    set_remote(recipient, get("remote_mta"))
-    set_diagnostic(recipient, get("diagnostic_code"))
-    set_last(recipient, get("last_attempt_date"))
-    set_log(recipient, get("final_log_id"))
-    set_retry(recipient, get("will_retry_until"))
-    set_extensions(recipient, extension_fields)
+    twin.original_recipient = get("original_recipient")
+    twin.final_recipient = get("final_recipient")
+    twin.action = get("action")
+    twin.status = get("status")
+    twin.remote_mta = get("remote_mta")
+    twin.diagnostic_code = get("diagnostic_code")
+    twin.last_attempt_date = get("last_attempt_date")
+    twin.final_log_id = get("final_log_id")
+    twin.will_retry_until = get("will_retry_until")
+    twin.extension_fields = extension_fields
+    twin.__class__ = DSNRecipient
+    recipient: DSNRecipient = twin
     return recipient
+
+
+def _setter(cls: type, name: str) -> Any:
+    # A slotted class keeps each field in a member descriptor (on the class
+    # that declares it: Report for the common fields); its __set__ fills the
+    # slot whatever the class's (frozen) __setattr__ says.
+    owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+    return vars(owner)[name].__set__
 
 
 def _fill(obj: Any, setters: tuple[tuple[str, Any], ...], values: Mapping[str, Any]) -> None:
