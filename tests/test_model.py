@@ -221,6 +221,19 @@ def test_fast_address_field_equals_constructor() -> None:
     assert str(fast) == "rfc822; a@example.org"
 
 
+# Every field of each report: the defaults, and a few others.
+_MDN_VALUES = {
+    **{f.name: getattr(MDN(), f.name) for f in dataclasses.fields(MDN)},
+    "errors": ("Error: x",),
+    "received_content_mic": "mic, sha1",
+}
+_DSN_VALUES = {
+    **{f.name: getattr(DSN(), f.name) for f in dataclasses.fields(DSN)},
+    "recipients": (DSNRecipient(),),
+    "utf8": True,
+}
+
+
 @pytest.mark.parametrize(
     ("fast", "slow"),
     [
@@ -233,6 +246,8 @@ def test_fast_address_field_equals_constructor() -> None:
             MessageRef("a@example.org", RefSource.IN_REPLY_TO),
         ),
         (_dsn_recipient({}, Headers()), DSNRecipient()),
+        (fast_mdn(_MDN_VALUES), MDN(**_MDN_VALUES)),
+        (fast_dsn(_DSN_VALUES), DSN(**_DSN_VALUES)),
     ],
 )
 def test_fast_values_are_the_real_frozen_classes(fast: object, slow: object) -> None:
