@@ -5,6 +5,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdnkit.model import (
     DSN,
@@ -212,6 +214,21 @@ def test_fast_dsn_recipient_equals_constructor(values: dict[str, object]) -> Non
     assert hash(fast) == hash(slow)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.action = None  # type: ignore[misc]
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([f.name for f in dataclasses.fields(DSNRecipient)][:-1]),
+        st.one_of(st.none(), st.text(max_size=5)),
+    ),
+    st.lists(st.tuples(st.text(max_size=5), st.text(max_size=5)), max_size=3),
+)
+def test_fast_dsn_recipient_equals_constructor_for_any_fields(
+    values: dict[str, object], extensions: list[tuple[str, str]]
+) -> None:
+    fast = _dsn_recipient(values, Headers._from_pairs(tuple(extensions)))
+    slow = DSNRecipient(**values, extension_fields=Headers(extensions))  # type: ignore[arg-type]
+    assert (type(fast), fast, repr(fast), hash(fast)) == (type(slow), slow, repr(slow), hash(slow))
 
 
 def test_fast_address_field_equals_constructor() -> None:
