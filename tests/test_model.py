@@ -5,6 +5,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdnkit.model import (
     DSN,
@@ -23,8 +25,10 @@ from mdnkit.model import (
     SendingMode,
     StatusCode,
     _address_field,
+    _diagnostic,
     _dsn_recipient,
     _message_ref,
+    _status_code,
 )
 from mdnkit.model import _dsn as fast_dsn
 from mdnkit.model import _mdn as fast_mdn
@@ -212,11 +216,65 @@ def test_fast_dsn_recipient_equals_constructor(values: dict[str, object]) -> Non
         fast.action = None  # type: ignore[misc]
 
 
+@given(
+    st.dictionaries(
+        st.sampled_from([f.name for f in dataclasses.fields(DSNRecipient)][:-1]),
+        st.one_of(st.none(), st.text(max_size=5)),
+    ),
+    st.lists(st.tuples(st.text(max_size=5), st.text(max_size=5)), max_size=3),
+)
+def test_fast_dsn_recipient_equals_constructor_for_any_fields(
+    values: dict[str, object], extensions: list[tuple[str, str]]
+) -> None:
+    fast = _dsn_recipient(values, Headers._from_pairs(tuple(extensions)))
+    slow = DSNRecipient(**values, extension_fields=Headers(extensions))  # type: ignore[arg-type]
+    assert (type(fast), fast, repr(fast), hash(fast)) == (type(slow), slow, repr(slow), hash(slow))
+
+
 def test_fast_address_field_equals_constructor() -> None:
     fast = _address_field("rfc822", "a@example.org")
     assert fast == AddressField(type="rfc822", address="a@example.org")
     assert hash(fast) == hash(AddressField("rfc822", "a@example.org"))
     assert str(fast) == "rfc822; a@example.org"
+
+
+# Every field of each report: the defaults, and a few others.
+_MDN_VALUES = {
+    **{f.name: getattr(MDN(), f.name) for f in dataclasses.fields(MDN)},
+    "errors": ("Error: x",),
+    "received_content_mic": "mic, sha1",
+}
+_DSN_VALUES = {
+    **{f.name: getattr(DSN(), f.name) for f in dataclasses.fields(DSN)},
+    "recipients": (DSNRecipient(),),
+    "utf8": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("fast", "slow"),
+    [
+        (_address_field("dns", "mx.example.org"), AddressField("dns", "mx.example.org")),
+        (_status_code("5.1.1"), StatusCode(code="5.1.1")),
+        (_status_code("4.0.0", "later"), StatusCode(code="4.0.0", comment="later")),
+        (_diagnostic("smtp", "550 no"), Diagnostic(type="smtp", text="550 no")),
+        (
+            _message_ref("a@example.org", RefSource.IN_REPLY_TO),
+            MessageRef("a@example.org", RefSource.IN_REPLY_TO),
+        ),
+        (_dsn_recipient({}, Headers()), DSNRecipient()),
+        (fast_mdn(_MDN_VALUES), MDN(**_MDN_VALUES)),
+        (fast_dsn(_DSN_VALUES), DSN(**_DSN_VALUES)),
+    ],
+)
+def test_fast_values_are_the_real_frozen_classes(fast: object, slow: object) -> None:
+    # Built as an unfrozen twin, then turned into the class itself.
+    assert type(fast) is type(slow)
+    assert (fast, repr(fast), hash(fast)) == (slow, repr(slow), hash(slow))
+    assert dataclasses.astuple(fast) == dataclasses.astuple(slow)  # type: ignore[call-overload]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(fast, dataclasses.fields(fast)[0].name, "changed")  # type: ignore[arg-type]
+    assert not hasattr(fast, "__dict__")
 
 
 @pytest.mark.parametrize(

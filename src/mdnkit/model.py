@@ -442,75 +442,85 @@ def _jsonable(value: object) -> Any:
 #
 # The parser builds these values for every field of every report it reads.
 # A frozen dataclass's __init__ takes keywords and sets each field through
-# object.__setattr__; these set the slots directly, with the same result
-# (tests compare them with the ordinary constructors).  No checks: callers
-# pass values of the declared types.
-
-_new_object = object.__new__
-
-
-def _setter(cls: type, name: str) -> Any:
-    # A slotted class keeps each field in a member descriptor (on the class
-    # that declares it: Report for the common fields); its __set__ fills the
-    # slot whatever the class's (frozen) __setattr__ says.
-    owner = next(klass for klass in cls.__mro__ if name in vars(klass))
-    return vars(owner)[name].__set__
+# object.__setattr__; these fill the slots of an unfrozen twin that then
+# becomes the class, with the same result (tests compare them with the
+# ordinary constructors).  No checks: callers pass values of the declared
+# types.
 
 
-_SET_AF_TYPE = _setter(AddressField, "type")
-_SET_AF_ADDRESS = _setter(AddressField, "address")
-_SET_RECIPIENT = tuple(
-    _setter(DSNRecipient, field.name) for field in dataclasses.fields(DSNRecipient)
-)
+def _unfrozen_twin(cls: type) -> Any:
+    """A class of *cls*'s layout (same bases, same slots) whose slots take plain assignment.
+
+    Plain assignment costs a fraction of a call to a slot's setter (timeit,
+    a DSNRecipient, ten fields: 1.3 us against 2.5 us); the finished
+    instance then becomes a *cls* by ``__class__`` assignment, which Python
+    allows between classes of the same layout.
+    """
+    return type(
+        f"_Unfrozen{cls.__name__}",
+        cls.__bases__,
+        {
+            "__slots__": vars(cls)["__slots__"],
+            # What a frozen dataclass base (Report) would bring: its
+            # keyword __init__, and the __setattr__/__delattr__ that refuse
+            # assignment (either one alone makes every assignment a call).
+            "__init__": object.__init__,
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+        },
+    )
+
+
+_AddressFieldTwin = _unfrozen_twin(AddressField)
+_StatusCodeTwin = _unfrozen_twin(StatusCode)
+_DiagnosticTwin = _unfrozen_twin(Diagnostic)
+_MessageRefTwin = _unfrozen_twin(MessageRef)
+_DSNRecipientTwin = _unfrozen_twin(DSNRecipient)
+_MDNTwin = _unfrozen_twin(MDN)
+_DSNTwin = _unfrozen_twin(DSN)
 
 
 def _address_field(type_: str, address: str) -> AddressField:
     """``AddressField(type_, address)``, built without ``__init__``."""
-    field: AddressField = _new_object(AddressField)
-    _SET_AF_TYPE(field, type_)
-    _SET_AF_ADDRESS(field, address)
+    twin = _AddressFieldTwin()
+    twin.type = type_
+    twin.address = address
+    twin.__class__ = AddressField
+    field: AddressField = twin
     return field
-
-
-_SET_STATUS_CODE = _setter(StatusCode, "code")
-_SET_STATUS_COMMENT = _setter(StatusCode, "comment")
-_SET_STATUS_VALID = _setter(StatusCode, "valid")
 
 
 def _status_code(code: str, comment: str | None = None) -> StatusCode:
     """``StatusCode(code, comment)`` for a well-formed code, built without ``__init__``."""
-    status: StatusCode = _new_object(StatusCode)
-    _SET_STATUS_CODE(status, code)
-    _SET_STATUS_COMMENT(status, comment)
-    _SET_STATUS_VALID(status, True)
+    twin = _StatusCodeTwin()
+    twin.code = code
+    twin.comment = comment
+    twin.valid = True
+    twin.__class__ = StatusCode
+    status: StatusCode = twin
     return status
-
-
-_SET_DIAGNOSTIC_TYPE = _setter(Diagnostic, "type")
-_SET_DIAGNOSTIC_TEXT = _setter(Diagnostic, "text")
 
 
 def _diagnostic(type_: str, text: str) -> Diagnostic:
     """``Diagnostic(type=type_, text=text)``, built without ``__init__``."""
-    diagnostic: Diagnostic = _new_object(Diagnostic)
-    _SET_DIAGNOSTIC_TYPE(diagnostic, type_)
-    _SET_DIAGNOSTIC_TEXT(diagnostic, text)
+    twin = _DiagnosticTwin()
+    twin.type = type_
+    twin.text = text
+    twin.__class__ = Diagnostic
+    diagnostic: Diagnostic = twin
     return diagnostic
-
-
-_SET_REF_ID = _setter(MessageRef, "message_id")
-_SET_REF_BY = _setter(MessageRef, "by")
-_SET_REF_ENVELOPE = _setter(MessageRef, "envelope_id")
 
 
 def _message_ref(
     message_id: str | None, by: RefSource, envelope_id: str | None = None
 ) -> MessageRef:
     """``MessageRef(message_id, by, envelope_id)``, built without ``__init__``."""
-    ref: MessageRef = _new_object(MessageRef)
-    _SET_REF_ID(ref, message_id)
-    _SET_REF_BY(ref, by)
-    _SET_REF_ENVELOPE(ref, envelope_id)
+    twin = _MessageRefTwin()
+    twin.message_id = message_id
+    twin.by = by
+    twin.envelope_id = envelope_id
+    twin.__class__ = MessageRef
+    ref: MessageRef = twin
     return ref
 
 
@@ -520,51 +530,64 @@ def _dsn_recipient(values: Mapping[str, Any], extension_fields: Headers) -> DSNR
     *values* is keyed by field name; a field it does not hold is None (every
     field but ``extension_fields`` defaults to None).
     """
-    recipient: DSNRecipient = _new_object(DSNRecipient)
+    twin = _DSNRecipientTwin()
     get = values.get
-    (
-        set_original,
-        set_final,
-        set_action,
-        set_status,
-        set_remote,
-        set_diagnostic,
-        set_last,
-        set_log,
-        set_retry,
-        set_extensions,
-    ) = _SET_RECIPIENT
-    set_original(recipient, get("original_recipient"))
-    set_final(recipient, get("final_recipient"))
-    set_action(recipient, get("action"))
-    set_status(recipient, get("status"))
-    set_remote(recipient, get("remote_mta"))
-    set_diagnostic(recipient, get("diagnostic_code"))
-    set_last(recipient, get("last_attempt_date"))
-    set_log(recipient, get("final_log_id"))
-    set_retry(recipient, get("will_retry_until"))
-    set_extensions(recipient, extension_fields)
+    twin.original_recipient = get("original_recipient")
+    twin.final_recipient = get("final_recipient")
+    twin.action = get("action")
+    twin.status = get("status")
+    twin.remote_mta = get("remote_mta")
+    twin.diagnostic_code = get("diagnostic_code")
+    twin.last_attempt_date = get("last_attempt_date")
+    twin.final_log_id = get("final_log_id")
+    twin.will_retry_until = get("will_retry_until")
+    twin.extension_fields = extension_fields
+    twin.__class__ = DSNRecipient
+    recipient: DSNRecipient = twin
     return recipient
 
 
-def _fill(obj: Any, setters: tuple[tuple[str, Any], ...], values: Mapping[str, Any]) -> None:
-    for name, setter in setters:
-        setter(obj, values[name])
-
-
-_SET_MDN = tuple((field.name, _setter(MDN, field.name)) for field in dataclasses.fields(MDN))
-_SET_DSN = tuple((field.name, _setter(DSN, field.name)) for field in dataclasses.fields(DSN))
+def _fill_report(twin: Any, values: Mapping[str, Any]) -> None:
+    """Set the fields every report has (those of :class:`Report`) from *values*."""
+    twin.message_ref = values["message_ref"]
+    twin.message_id = values["message_id"]
+    twin.date = values["date"]
+    twin.sender = values["sender"]
+    twin.subject = values["subject"]
+    twin.human_text = values["human_text"]
+    twin.original_headers = values["original_headers"]
+    twin.extension_fields = values["extension_fields"]
+    twin.defects = values["defects"]
 
 
 def _mdn(values: Mapping[str, Any]) -> MDN:
     """``MDN(**values)`` built without ``__init__``; *values* must name every field."""
-    report: MDN = _new_object(MDN)
-    _fill(report, _SET_MDN, values)
+    twin = _MDNTwin()
+    _fill_report(twin, values)
+    twin.reporting_ua = values["reporting_ua"]
+    twin.mdn_gateway = values["mdn_gateway"]
+    twin.original_recipient = values["original_recipient"]
+    twin.final_recipient = values["final_recipient"]
+    twin.original_message_id = values["original_message_id"]
+    twin.disposition = values["disposition"]
+    twin.errors = values["errors"]
+    twin.received_content_mic = values["received_content_mic"]
+    twin.__class__ = MDN
+    report: MDN = twin
     return report
 
 
 def _dsn(values: Mapping[str, Any]) -> DSN:
     """``DSN(**values)`` built without ``__init__``; *values* must name every field."""
-    report: DSN = _new_object(DSN)
-    _fill(report, _SET_DSN, values)
+    twin = _DSNTwin()
+    _fill_report(twin, values)
+    twin.original_envelope_id = values["original_envelope_id"]
+    twin.reporting_mta = values["reporting_mta"]
+    twin.dsn_gateway = values["dsn_gateway"]
+    twin.received_from_mta = values["received_from_mta"]
+    twin.arrival_date = values["arrival_date"]
+    twin.recipients = values["recipients"]
+    twin.utf8 = values["utf8"]
+    twin.__class__ = DSN
+    report: DSN = twin
     return report
