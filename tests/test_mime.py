@@ -1141,3 +1141,31 @@ def test_several_names_are_found_as_each_alone(head: str) -> None:
     alone = [_mime.find_fields(part, _mime.field_pattern(name)) for name in names]
     expected = {key: value for found in alone for key, value in found.items()}
     assert _mime.find_fields(part, _mime.field_pattern(*names)) == expected
+
+
+@given(
+    st.lists(st.sampled_from(HEAD_TOKENS), max_size=12).map(b"".join),
+    st.integers(min_value=0, max_value=3),
+    st.sampled_from(["text/plain", "message/rfc822"]),
+)
+def test_a_one_line_content_type_block_reads_as_the_careful_reader_does(
+    text: bytes, skip: int, default: str
+) -> None:
+    # A window of 0 bytes turns the one-match reading off.
+    start = min(skip, len(text))
+    for limits in FAST_PATH_LIMITS:
+        fast, careful = Problems(), Problems()
+        window = _mime._window(limits)
+        quick = partial(_mime._entity, (text, 1, fast, limits, default, window), start, len(text))
+        slow = partial(_mime._entity, (text, 1, careful, limits, default, 0), start, len(text))
+        assert outcome(quick) == outcome(slow)
+        assert fast.defects() == careful.defects()
+
+
+def test_a_one_line_content_type_block_is_read_with_one_match() -> None:
+    text = b"Content-Type: text/plain; charset=us-ascii \r\n\r\nHello\r\n"
+    site = (text, 1, Problems(), DEFAULT_LIMITS, "text/plain", _mime._window(DEFAULT_LIMITS))
+    part = _mime._entity(site, 0, len(text))
+    assert part.head == "Content-Type: text/plain; charset=us-ascii "
+    assert (part.content_type, part.params) == ("text/plain", {"charset": "us-ascii"})
+    assert part.raw_body() == b"Hello\r\n"

@@ -738,12 +738,29 @@ def make_part(
     """The entity at ``buf[start:end]``: its header block read, its Content-Type parsed."""
     if depth > limits.max_depth:
         _check_depth(depth, limits)
-    return _entity((buf, depth, problems, limits, default), start, end)
+    return _entity((buf, depth, problems, limits, default, _window(limits)), start, end)
 
 
 # What the parts read by one _entity call site share: buf, depth,
-# problems, limits, and the type of a part without Content-Type.
-_Site = tuple[bytes, int, Problems, Limits, str]
+# problems, limits, the type of a part without Content-Type, and the
+# _window of the limits.
+_Site = tuple[bytes, int, Problems, Limits, str, int]
+
+
+def _window(limits: Limits) -> int:
+    """How many bytes a header block may take and need no check against *limits*.
+
+    The short window of :func:`_read_head`, or 0 when the limits are
+    so tight that even a block that short must be checked.
+    """
+    short = 3 * limits.max_header_fields
+    return 0 if short > limits.max_line_bytes or short > limits.max_header_bytes else short
+
+
+# The usual body part's header block: one Content-Type field, on one
+# line, then the empty line (RFC 5322 §2.1), LF or CRLF.  No backtracking
+# beyond the line: "[^\n]*" cannot run over the line break that follows.
+_CONTENT_TYPE_BLOCK = re.compile(rb"Content-Type:[^\n]*\n\r?\n")
 
 
 def _entity(site: _Site, start: int, end: int) -> Part:
@@ -756,7 +773,24 @@ def _entity(site: _Site, start: int, end: int) -> Part:
     reads as *default* (RFC 2045 §5.2), through :func:`parse_content_type`
     with ``None``.
     """
-    buf, depth, problems, limits, default = site
+    buf, depth, problems, limits, default, window = site
+    # The usual block, one "Content-Type:" line, is read with one match
+    # instead of the two searches of _read_head and the look at its first
+    # line below (2.6 against 4.6 us per part).  The match ends within the
+    # window of _read_head, so that it needs no bound check either.
+    stop = start + window
+    usual = _CONTENT_TYPE_BLOCK.match(buf, start, stop if stop < end else end)
+    if usual is not None:
+        body_start = usual.end()
+        try:
+            head = buf[start:body_start].decode().rstrip("\r\n")
+        except UnicodeDecodeError:
+            pass  # legacy 8-bit text: _read_head reads it
+        else:
+            value = head[13:].strip(" \t\r")
+            if (known := _CONTENT_TYPES.get((value, default))) is None:
+                known = parse_content_type(value, problems, default=default)
+            return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
     head, body_start = _read_head(buf, start, end, limits)
     # The first Content-Type field, unfolded (_unfold, written out for the
     # usual one-line value).  Most body parts' blocks begin with it: its
@@ -1139,7 +1173,7 @@ def _spans(
     if part.depth >= limits.max_depth:
         _check_depth(part.depth + 1, limits)
     default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    site = (part.buf, part.depth + 1, problems, limits, default)
+    site = (part.buf, part.depth + 1, problems, limits, default, _window(limits))
     boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
         problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
