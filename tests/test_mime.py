@@ -985,6 +985,7 @@ def test_delimiter_scanner_agrees_with_a_line_by_line_reading(body: bytes) -> No
 
 HEAD_TOKENS = [
     b"A: 1",
+    b"Content-Description: x",
     b"Content-Type: text/plain",
     b"content-type:multipart/mixed; boundary=b",
     b" folded",

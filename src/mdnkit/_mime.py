@@ -757,10 +757,11 @@ def _window(limits: Limits) -> int:
     return 0 if short > limits.max_line_bytes or short > limits.max_header_bytes else short
 
 
-# The usual body part's header block: one Content-Type field, on one
-# line, then the empty line (RFC 5322 §2.1), LF or CRLF.  No backtracking
-# beyond the line: "[^\n]*" cannot run over the line break that follows.
-_CONTENT_TYPE_BLOCK = re.compile(rb"Content-Type:[^\n]*\n\r?\n")
+# The usual body part's header block: one Content-Type field on one line,
+# after the one-line Content-Description that Postfix writes into each
+# part of its bounces, then the empty line (RFC 5322 §2.1), LF or CRLF.
+# No backtracking beyond a line: "[^\n]*" cannot run over a line break.
+_CONTENT_TYPE_BLOCK = re.compile(rb"(?:Content-Description:[^\n]*\n)?Content-Type:[^\n]*\n\r?\n")
 
 
 def _entity(site: _Site, start: int, end: int) -> Part:
@@ -774,7 +775,7 @@ def _entity(site: _Site, start: int, end: int) -> Part:
     with ``None``.
     """
     buf, depth, problems, limits, default, window = site
-    # The usual block, one "Content-Type:" line, is read with one match
+    # The usual block, a "Content-Type:" line, is read with one match
     # instead of the two searches of _read_head and the look at its first
     # line below (2.6 against 4.6 us per part).  The match ends within the
     # window of _read_head, so that it needs no bound check either.
@@ -787,7 +788,8 @@ def _entity(site: _Site, start: int, end: int) -> Part:
         except UnicodeDecodeError:
             pass  # legacy 8-bit text: _read_head reads it
         else:
-            value = head[13:].strip(" \t\r")
+            # After the last line break of the block (if any), "Content-Type:".
+            value = head[head.rfind("\n") + 14 :].strip(" \t\r")
             if (known := _CONTENT_TYPES.get((value, default))) is None:
                 known = parse_content_type(value, problems, default=default)
             return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
