@@ -738,7 +738,10 @@ def make_part(
     """The entity at ``buf[start:end]``: its header block read, its Content-Type parsed."""
     if depth > limits.max_depth:
         _check_depth(depth, limits)
-    return _entity((buf, depth, problems, limits, default, _window(limits)), start, end)
+    # A message's header block (Date, From, ...) is hardly ever the short
+    # block of a body part that _entity reads with one match: window 0
+    # skips the match (the careful reading gives the same part).
+    return _entity((buf, depth, problems, limits, default, 0), start, end)
 
 
 # What the parts read by one _entity call site share: buf, depth,
@@ -780,8 +783,7 @@ def _entity(site: _Site, start: int, end: int) -> Part:
     # line below (2.6 against 4.6 us per part).  The match ends within the
     # window of _read_head, so that it needs no bound check either.
     stop = start + window
-    usual = _CONTENT_TYPE_BLOCK.match(buf, start, stop if stop < end else end)
-    if usual is not None:
+    if window and (usual := _CONTENT_TYPE_BLOCK.match(buf, start, stop if stop < end else end)):
         body_start = usual.end()
         try:
             head = buf[start:body_start].decode().rstrip("\r\n")
