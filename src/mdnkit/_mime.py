@@ -951,23 +951,24 @@ def _strict_spans(
     fixed ``LF "--" boundary`` marker scans in C (a pattern compiled per
     boundary costs more than it saves on small reports); only lines that
     begin with the marker are looked at here, in one loop (one is run for
-    every multipart visited).  Each delimiter line adds two edges, where
-    the part before it ends and where the next one starts; the preamble
-    is the first of those parts, dropped, and the parts are the edges
-    taken two by two with C-level slices.  More than ``max_parts`` parts
+    every multipart visited).  Each delimiter line adds where the part
+    before it ends and where the next one starts; the preamble is the
+    first of those parts, dropped.  More than ``max_parts`` parts
     are refused.  Lines that begin with the marker but are not
     delimiters (an inner boundary that extends the outer one) count
     against ``max_parts`` too, so a body of such lines cannot cost
     unbounded work.
     """
     marker, width, find, tail_at = b"\n--" + boundary, len(boundary) + 3, buf.find, _TAIL_AT
-    # Past *most* edges, more than max_parts parts (the first delimiter
-    # line, which ends the preamble, makes none: so never fewer than 4).
-    most = 2 * limits.max_parts + 2 if limits.max_parts > 0 else 4
-    # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...];
-    # *body* is the last of them, where the current part starts.  The first
-    # search starts at the LF before the body, if it has one.
-    edges, body, misses, pos = [start], start, 0, (start - 1 if start else 0) - width
+    # More than *most* parts are more than max_parts (never fewer than 1).
+    most = limits.max_parts if limits.max_parts > 0 else 1
+    # Part k runs from starts[k] to ends[k + 1]: the first delimiter line
+    # ends the preamble, whose end, ends[0], is dropped.  *body* is where
+    # the current part starts.  The first search starts at the LF before
+    # the body, if it has one.
+    starts: list[int] = []
+    ends: list[int] = []
+    misses, body, pos = 0, start, (start - 1 if start else 0) - width
     # The usual body follows the LF that ends the blank line, so the first
     # search finds a dash-boundary that begins it.  Without that LF (a
     # body that begins the buffer), a dash-boundary is looked for here.
@@ -978,7 +979,8 @@ def _strict_spans(
         elif tail.lastindex:
             return [], [], True  # a close-delimiter first: no parts
         else:
-            edges += (start, (body := tail.end()))
+            ends.append(start)
+            starts.append(body := tail.end())
     while (pos := find(marker, pos + width, end)) != -1:
         # The usual delimiter line ends right after the boundary, LF or
         # CRLF: two byte compares instead of a match of _DELIMITER_TAIL
@@ -993,21 +995,23 @@ def _strict_spans(
         elif tail.lastindex:
             # The "--" of a close-delimiter: the last part ends here; the
             # epilogue after it is dropped.
-            edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, tail.end())
-            return edges[2:-1:2], edges[3::2], True
+            ends.append(pos - (buf[pos - 1] == 0x0D) if pos > body else body)
+            return starts, ends[1:], True
         else:
             after = tail.end()
         # The CRLF (or LF) before the delimiter line is the delimiter's, so
         # the part ends one byte earlier after a CR; an empty part ends
         # where it starts (the LF ending one delimiter line starts the next).
-        # Part k starts at edges[2k] and ends at edges[2k + 1].
-        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := after))
-        if len(edges) > most:
+        # Two appends rather than one list of edges sliced two by two at
+        # the end (8.7 against 9.7 us per report for the whole scan).
+        ends.append(pos - (buf[pos - 1] == 0x0D) if pos > body else body)
+        starts.append(body := after)
+        if len(starts) > most:
             raise _too_many_parts(limits)
     # No close-delimiter: the last part runs to the end (its final CR
     # dropped, as before a delimiter).
-    edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
-    return edges[2:-1:2], edges[3::2], False
+    ends.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
+    return starts, ends[1:], False
 
 
 def _miss(misses: int, max_parts: int) -> int:
