@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Callable
 from functools import partial
 
@@ -1170,3 +1171,20 @@ def test_a_one_line_content_type_block_is_read_with_one_match() -> None:
     assert part.head == "Content-Type: text/plain; charset=us-ascii "
     assert (part.content_type, part.params) == ("text/plain", {"charset": "us-ascii"})
     assert part.raw_body() == b"Hello\r\n"
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"--b", b"--b--", b"--bx", b"\r\n", b"\n", b"\r", b" ", b"\t", b"x"]),
+        max_size=14,
+    ).map(b"".join),
+    st.integers(min_value=0, max_value=4),
+)
+def test_indented_delimiter_lines_begin_a_line(body: bytes, start: int) -> None:
+    # "^" in MULTILINE mode: the start of the input, or after an LF, as
+    # the look-behind that spells it out.
+    spelled_out = re.compile(rb"(?:\A|(?<=\n))[ \t]*--b(--)?[ \t]*\r?(?:\n|\Z)")
+    start = min(start, len(body))
+    found = _mime._indented(b"b").finditer(body, start, len(body))
+    expected = spelled_out.finditer(body, start, len(body))
+    assert [(m.span(), m.group(1)) for m in found] == [(m.span(), m.group(1)) for m in expected]
