@@ -1079,13 +1079,15 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     recorded, dropped = len(problems._errors), problems.dropped
     site, starts, ends = _spans(part, problems, limits, budget, _strict_spans)
     kids = list(map(partial(_entity, site), starts, ends))
-    # The usual report is the second part, looked at first.
-    missed = (
-        part.content_type == "multipart/report"
-        and not (len(kids) > 1 and kids[1].content_type in _REPORT_PARTS)
-        and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
-    )
-    if (len(kids) >= 2 and not missed) or not _may_be_indented(part, limits):
+    # Two parts or more, and in a multipart/report a report part (the
+    # usual one is the second, looked at first): the strict reading stands.
+    if len(kids) >= 2 and (
+        part.content_type != "multipart/report"
+        or kids[1].content_type in _REPORT_PARTS
+        or not _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    ):
+        return kids
+    if not _may_be_indented(part, limits):
         return kids
     # The strict reading counted its parts: the lenient one counts its own instead.
     after = budget.parts
@@ -1181,15 +1183,17 @@ def _spans(
     ``functools.partial``, when the caller reaches it.  RFC 2046 §5.1.5:
     in a multipart/digest, a part without Content-Type is a message/rfc822.
     """
-    if part.depth >= limits.max_depth:
-        _check_depth(part.depth + 1, limits)
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    site = (part.buf, part.depth + 1, problems, limits, default, _window(limits))
-    boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
+    # One unpacking instead of a property call per field.
+    buf, body_start, end, _, media, params, depth, _ = part
+    if depth >= limits.max_depth:
+        _check_depth(depth + 1, limits)
+    default = "message/rfc822" if media == "multipart/digest" else "text/plain"
+    site = (buf, depth + 1, problems, limits, default, _window(limits))
+    boundary = params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
-        problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
+        problems.add("missing-boundary", f"A {media} part has no boundary parameter.")
         return site, [], []
-    starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
+    starts, ends, closed = reader(buf, boundary, body_start, end, limits)
     # Budget.count, written out: one method call fewer per multipart.
     budget.parts += len(starts)
     if budget.parts > budget.limits.max_parts:
