@@ -791,9 +791,9 @@ def _entity(site: _Site, start: int, end: int) -> Part:
             pass  # legacy 8-bit text: _read_head reads it
         else:
             # After the last line break of the block (if any), "Content-Type:".
-            value = head[head.rfind("\n") + 14 :].strip(" \t\r")
-            if (known := _CONTENT_TYPES.get((value, default))) is None:
-                known = parse_content_type(value, problems, default=default)
+            line = head[head.rfind("\n") + 14 :].strip(" \t\r")
+            if (known := _CONTENT_TYPES.get((line, default))) is None:
+                known = parse_content_type(line, problems, default=default)
             return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
     head, body_start = _read_head(buf, start, end, limits)
     # The first Content-Type field, unfolded (_unfold, written out for the
