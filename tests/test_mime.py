@@ -1188,3 +1188,21 @@ def test_indented_delimiter_lines_begin_a_line(body: bytes, start: int) -> None:
     found = _mime._indented(b"b").finditer(body, start, len(body))
     expected = spelled_out.finditer(body, start, len(body))
     assert [(m.span(), m.group(1)) for m in found] == [(m.span(), m.group(1)) for m in expected]
+
+
+@given(st.lists(st.sampled_from(HEAD_TOKENS), min_size=1, max_size=6))
+def test_parts_written_out_read_as_one_at_a_time(blocks: list[bytes]) -> None:
+    text = b"--b\n".join(blocks)
+    starts, ends, offset = [], [], 0
+    for block in blocks:
+        starts.append(offset)
+        ends.append(offset + len(block))
+        offset += len(block) + 4
+    fast, careful = Problems(), Problems()
+    window = _mime._window(DEFAULT_LIMITS)
+    quick = (text, 1, fast, DEFAULT_LIMITS, "text/plain", window)
+    slow = (text, 1, careful, DEFAULT_LIMITS, "text/plain", window)
+    assert _mime._entities(quick, starts, ends) == list(
+        map(partial(_mime._entity, slow), starts, ends)
+    )
+    assert fast.defects() == careful.defects()

@@ -769,10 +769,11 @@ _CONTENT_TYPE_BLOCK = re.compile(rb"(?:Content-Description:[^\n]*\n)?Content-Typ
 def _entity(site: _Site, start: int, end: int) -> Part:
     """:func:`make_part` without the depth check, all but the position in *site*.
 
-    So that ``functools.partial`` can bind the site: the body parts of a
-    multipart are read by ``map`` (sites from :func:`_spans`), with no
-    Python loop around the calls (positional arguments: a call with
-    keywords through ``partial`` costs a dict).  A missing Content-Type
+    The body parts of a multipart are read by :func:`_entities`, or one
+    at a time through ``functools.partial`` binding the site
+    (:func:`iter_children`; sites from :func:`_spans`; positional
+    arguments: a call with keywords through ``partial`` costs a dict).
+    A missing Content-Type
     reads as *default* (RFC 2045 §5.2), through :func:`parse_content_type`
     with ``None``.
     """
@@ -1083,7 +1084,7 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     # for no second collector).
     recorded, dropped = len(problems._errors), problems.dropped
     site, starts, ends = _spans(part, problems, limits, budget, _strict_spans)
-    kids = list(map(partial(_entity, site), starts, ends))
+    kids = _entities(site, starts, ends)
     # Two parts or more, and in a multipart/report a report part (the
     # usual one is the second, looked at first): the strict reading stands.
     if len(kids) >= 2 and (
@@ -1099,7 +1100,7 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     budget.parts = after - len(kids)
     lenient = Problems()
     site, starts, ends = _spans(part, lenient, limits, budget, _indented_spans)
-    indented = list(map(partial(_entity, site), starts, ends))
+    indented = _entities(site, starts, ends)
     if len(indented) <= len(kids):
         budget.parts = after
         return kids
@@ -1112,6 +1113,27 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     )
     _merge(problems, lenient)
     return indented
+
+
+def _entities(site: _Site, starts: list[int], ends: list[int]) -> list[Part]:
+    """The parts at ``starts[k]:ends[k]``, read by :func:`_entity` in order.
+
+    Calls written out for the usual two or three parts: in CPython 3.11 a
+    call from Python code to a Python function is cheaper than one from
+    C (``map``, ``functools.partial``), and a loop costs more per part
+    than the call saved (three parts: 9.5 us, against 10.8 us in a loop
+    and 11.3 us through ``map`` and ``partial``).
+    """
+    count = len(starts)
+    if count == 3:
+        return [
+            _entity(site, starts[0], ends[0]),
+            _entity(site, starts[1], ends[1]),
+            _entity(site, starts[2], ends[2]),
+        ]
+    if count == 2:
+        return [_entity(site, starts[0], ends[0]), _entity(site, starts[1], ends[1])]
+    return [_entity(site, start, end) for start, end in zip(starts, ends)]  # noqa: B905 (strict= costs a keyword call)
 
 
 _MAX_INDENT = 80
