@@ -745,7 +745,7 @@ def make_part(
 
 # What the parts read by one _entity call site share: buf, depth,
 # problems, limits, the type of a part without Content-Type, and the
-# _window of the limits.
+# _window of the limits (0: no one-match reading of the header block).
 _Site = tuple[bytes, int, Problems, Limits, str, int]
 
 
@@ -773,9 +773,8 @@ def _entity(site: _Site, start: int, end: int) -> Part:
     at a time through ``functools.partial`` binding the site
     (:func:`iter_children`; sites from :func:`_spans`; positional
     arguments: a call with keywords through ``partial`` costs a dict).
-    A missing Content-Type
-    reads as *default* (RFC 2045 §5.2), through :func:`parse_content_type`
-    with ``None``.
+    A missing Content-Type reads as *default* (RFC 2045 §5.2), through
+    :func:`parse_content_type` with ``None``.
     """
     buf, depth, problems, _, default, window = site
     # The usual block, a "Content-Type:" line, is read with one match
@@ -1206,8 +1205,9 @@ def _spans(
 ) -> tuple[_Site, list[int], list[int]]:
     """Where the body parts of multipart *part* are, counted, and the site to read them.
 
-    Each part is read by ``_entity(site, start, end)``, bound with
-    ``functools.partial``, when the caller reaches it.  RFC 2046 §5.1.5:
+    Each part is read by ``_entity(site, start, end)``: all at once
+    (:func:`_entities`), or bound with ``functools.partial`` when the
+    caller reaches it (:func:`iter_children`).  RFC 2046 §5.1.5:
     in a multipart/digest, a part without Content-Type is a message/rfc822.
     """
     # One unpacking instead of a property call per field.
