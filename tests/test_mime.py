@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Callable
 from functools import partial
 
@@ -985,6 +986,7 @@ def test_delimiter_scanner_agrees_with_a_line_by_line_reading(body: bytes) -> No
 
 HEAD_TOKENS = [
     b"A: 1",
+    b"Content-Description: x",
     b"Content-Type: text/plain",
     b"content-type:multipart/mixed; boundary=b",
     b" folded",
@@ -1141,3 +1143,66 @@ def test_several_names_are_found_as_each_alone(head: str) -> None:
     alone = [_mime.find_fields(part, _mime.field_pattern(name)) for name in names]
     expected = {key: value for found in alone for key, value in found.items()}
     assert _mime.find_fields(part, _mime.field_pattern(*names)) == expected
+
+
+@given(
+    st.lists(st.sampled_from(HEAD_TOKENS), max_size=12).map(b"".join),
+    st.integers(min_value=0, max_value=3),
+    st.sampled_from(["text/plain", "message/rfc822"]),
+)
+def test_a_one_line_content_type_block_reads_as_the_careful_reader_does(
+    text: bytes, skip: int, default: str
+) -> None:
+    # A window of 0 bytes turns the one-match reading off.
+    start = min(skip, len(text))
+    for limits in FAST_PATH_LIMITS:
+        fast, careful = Problems(), Problems()
+        window = _mime._window(limits)
+        quick = partial(_mime._entity, (text, 1, fast, limits, default, window), start, len(text))
+        slow = partial(_mime._entity, (text, 1, careful, limits, default, 0), start, len(text))
+        assert outcome(quick) == outcome(slow)
+        assert fast.defects() == careful.defects()
+
+
+def test_a_one_line_content_type_block_is_read_with_one_match() -> None:
+    text = b"Content-Type: text/plain; charset=us-ascii \r\n\r\nHello\r\n"
+    site = (text, 1, Problems(), DEFAULT_LIMITS, "text/plain", _mime._window(DEFAULT_LIMITS))
+    part = _mime._entity(site, 0, len(text))
+    assert part.head == "Content-Type: text/plain; charset=us-ascii "
+    assert (part.content_type, part.params) == ("text/plain", {"charset": "us-ascii"})
+    assert part.raw_body() == b"Hello\r\n"
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"--b", b"--b--", b"--bx", b"\r\n", b"\n", b"\r", b" ", b"\t", b"x"]),
+        max_size=14,
+    ).map(b"".join),
+    st.integers(min_value=0, max_value=4),
+)
+def test_indented_delimiter_lines_begin_a_line(body: bytes, start: int) -> None:
+    # "^" in MULTILINE mode: the start of the input, or after an LF, as
+    # the look-behind that spells it out.
+    spelled_out = re.compile(rb"(?:\A|(?<=\n))[ \t]*--b(--)?[ \t]*\r?(?:\n|\Z)")
+    start = min(start, len(body))
+    found = _mime._indented(b"b").finditer(body, start, len(body))
+    expected = spelled_out.finditer(body, start, len(body))
+    assert [(m.span(), m.group(1)) for m in found] == [(m.span(), m.group(1)) for m in expected]
+
+
+@given(st.lists(st.sampled_from(HEAD_TOKENS), min_size=1, max_size=6))
+def test_parts_written_out_read_as_one_at_a_time(blocks: list[bytes]) -> None:
+    text = b"--b\n".join(blocks)
+    starts, ends, offset = [], [], 0
+    for block in blocks:
+        starts.append(offset)
+        ends.append(offset + len(block))
+        offset += len(block) + 4
+    fast, careful = Problems(), Problems()
+    window = _mime._window(DEFAULT_LIMITS)
+    quick = (text, 1, fast, DEFAULT_LIMITS, "text/plain", window)
+    slow = (text, 1, careful, DEFAULT_LIMITS, "text/plain", window)
+    assert _mime._entities(quick, starts, ends) == list(
+        map(partial(_mime._entity, slow), starts, ends)
+    )
+    assert fast.defects() == careful.defects()

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdnkit
-from mdnkit import parser
+from mdnkit import _mime, parser
+from mdnkit._defects import Problems
 from mdnkit.errors import ParseError, RequestError
 from mdnkit.limits import Limits
 from mdnkit.model import (
@@ -1278,3 +1279,55 @@ def test_plain_body_shortcuts_agree_with_decode_body_and_decode_text(
         slow.add("human-text-too-large", "")
     assert parser._human_text(item, fast, limits, _mime.Budget(limits)) == expected
     assert fast.codes() == slow.codes()
+
+
+# ---------------------------------------------------------------------------
+# The usual report read without the walk: as the walk reads it
+
+FIND_PARTS = [
+    "Content-Type: text/plain\n\nHello.",
+    "Content-Type: message/disposition-notification\n\n" + MDN_BODY,
+    "Content-Type: message/delivery-status\n\nReporting-MTA: dns; a.example\n\n"
+    "Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: 5.0.0",
+    "\nno header block",
+    "Content-Type: message/rfc822\n\n" + report(),
+    'Content-Type: multipart/mixed; boundary="IN"\n\n--IN\n'
+    "Content-Type: message/disposition-notification\n\n" + MDN_BODY + "\n--IN--",
+]
+FIND_OUTER = [
+    "multipart/report; report-type=disposition-notification",
+    "multipart/report; report-type=delivery-status",
+    "multipart/report",
+    "multipart/mixed",
+    "message/disposition-notification",
+]
+
+
+@given(
+    st.sampled_from(FIND_OUTER),
+    st.lists(st.sampled_from(FIND_PARTS), max_size=4),
+    st.booleans(),
+    st.integers(min_value=0, max_value=3),
+)
+def test_the_usual_report_is_found_as_the_walk_finds_it(
+    outer: str, parts: list[str], closed: bool, max_parts: int
+) -> None:
+    text = f'From: a@example.com\nContent-Type: {outer}; boundary="RB"\n\n'
+    text += "".join(f"--RB\n{part}\n" for part in parts) + ("--RB--\n" if closed else "")
+    data = text.encode()
+
+    def find(walk: bool, limits: Limits) -> object:
+        problems, budget = Problems(), _mime.Budget(limits)
+        root = _mime.read_message(data, Problems(), limits)
+        try:
+            if walk:
+                found = parser._walk([(root, root)], problems, limits, budget, True)
+            else:
+                found = parser._find(root, problems, limits, budget, True)
+        except ParseError as exc:
+            return exc.code, exc.message
+        return found, problems.defects(), budget.parts
+
+    for limits in (Limits(), Limits(max_parts=max_parts)):
+        if outer not in parser._REPORT_TYPES:
+            assert find(False, limits) == find(True, limits)

@@ -414,8 +414,12 @@ def find_fields(part: Part, names: re.Pattern[str]) -> dict[str, str]:
     """
     # Reversed, so that the first field of each name is the one kept; each
     # value unfolded (_unfold, written out for the usual one-line value).
-    rows = names.findall("\n" + part.head)
-    return {n.lower(): v.strip(" \t\r") if "\n" not in v else _unfold(v) for n, v in reversed(rows)}
+    # A loop, not a dict comprehension: for the usual four to six rows it
+    # makes no function object (6.9 against 7.2 us on the corpus).
+    found: dict[str, str] = {}
+    for name, value in reversed(names.findall("\n" + part.head)):
+        found[name.lower()] = value.strip(" \t\r") if "\n" not in value else _unfold(value)
+    return found
 
 
 def field_pattern(*names: str) -> re.Pattern[str]:
@@ -738,25 +742,68 @@ def make_part(
     """The entity at ``buf[start:end]``: its header block read, its Content-Type parsed."""
     if depth > limits.max_depth:
         _check_depth(depth, limits)
-    return _entity((buf, depth, problems, limits, default), start, end)
+    # A message's header block (Date, From, ...) is hardly ever the short
+    # block of a body part that _entity reads with one match: read as any.
+    return _read_entity((buf, depth, problems, limits, default, 0), start, end)
 
 
 # What the parts read by one _entity call site share: buf, depth,
-# problems, limits, and the type of a part without Content-Type.
-_Site = tuple[bytes, int, Problems, Limits, str]
+# problems, limits, the type of a part without Content-Type, and the
+# _window of the limits (0: no one-match reading of the header block).
+_Site = tuple[bytes, int, Problems, Limits, str, int]
+
+
+def _window(limits: Limits) -> int:
+    """How many bytes a header block may take and need no check against *limits*.
+
+    The short window of :func:`_read_head`, or 0 when the limits are
+    so tight that even a block that short must be checked.
+    """
+    short = 3 * limits.max_header_fields
+    return 0 if short > limits.max_line_bytes or short > limits.max_header_bytes else short
+
+
+# The usual body part's header block: one Content-Type field on one line,
+# after the one-line Content-Description that Postfix writes into each
+# part of its bounces, then the empty line (RFC 5322 §2.1), LF or CRLF.
+# No backtracking beyond a line: "[^\n]*" cannot run over a line break.
+_CONTENT_TYPE_BLOCK = re.compile(rb"(?:Content-Description:[^\n]*\n)?Content-Type:[^\n]*\n\r?\n")
 
 
 def _entity(site: _Site, start: int, end: int) -> Part:
     """:func:`make_part` without the depth check, all but the position in *site*.
 
-    So that ``functools.partial`` can bind the site: the body parts of a
-    multipart are read by ``map`` (sites from :func:`_spans`), with no
-    Python loop around the calls (positional arguments: a call with
-    keywords through ``partial`` costs a dict).  A missing Content-Type
-    reads as *default* (RFC 2045 §5.2), through :func:`parse_content_type`
-    with ``None``.
+    The body parts of a multipart are read by :func:`_entities`, or one
+    at a time through ``functools.partial`` binding the site
+    (:func:`iter_children`; sites from :func:`_spans`; positional
+    arguments: a call with keywords through ``partial`` costs a dict).
+    A missing Content-Type reads as *default* (RFC 2045 §5.2), through
+    :func:`parse_content_type` with ``None``.
     """
-    buf, depth, problems, limits, default = site
+    buf, depth, problems, _, default, window = site
+    # The usual block, a "Content-Type:" line, is read with one match
+    # instead of the two searches of _read_head and the look at its first
+    # line below (2.6 against 4.6 us per part).  The match ends within the
+    # window of _read_head, so that it needs no bound check either.
+    stop = start + window
+    if (usual := _CONTENT_TYPE_BLOCK.match(buf, start, stop if stop < end else end)) is not None:
+        body_start = usual.end()
+        try:
+            head = buf[start:body_start].decode().rstrip("\r\n")
+        except UnicodeDecodeError:
+            pass  # legacy 8-bit text: _read_head reads it
+        else:
+            # After the last line break of the block (if any), "Content-Type:".
+            line = head[head.rfind("\n") + 14 :].strip(" \t\r")
+            if (known := _CONTENT_TYPES.get((line, default))) is None:
+                known = parse_content_type(line, problems, default=default)
+            return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
+    return _read_entity(site, start, end)
+
+
+def _read_entity(site: _Site, start: int, end: int) -> Part:
+    """:func:`_entity` for any header block: read by :func:`_read_head`, then searched."""
+    buf, depth, problems, limits, default, _ = site
     head, body_start = _read_head(buf, start, end, limits)
     # The first Content-Type field, unfolded (_unfold, written out for the
     # usual one-line value).  Most body parts' blocks begin with it: its
@@ -913,23 +960,24 @@ def _strict_spans(
     fixed ``LF "--" boundary`` marker scans in C (a pattern compiled per
     boundary costs more than it saves on small reports); only lines that
     begin with the marker are looked at here, in one loop (one is run for
-    every multipart visited).  Each delimiter line adds two edges, where
-    the part before it ends and where the next one starts; the preamble
-    is the first of those parts, dropped, and the parts are the edges
-    taken two by two with C-level slices.  More than ``max_parts`` parts
+    every multipart visited).  Each delimiter line adds where the part
+    before it ends and where the next one starts; the preamble is the
+    first of those parts, dropped.  More than ``max_parts`` parts
     are refused.  Lines that begin with the marker but are not
     delimiters (an inner boundary that extends the outer one) count
     against ``max_parts`` too, so a body of such lines cannot cost
     unbounded work.
     """
     marker, width, find, tail_at = b"\n--" + boundary, len(boundary) + 3, buf.find, _TAIL_AT
-    # Past *most* edges, more than max_parts parts (the first delimiter
-    # line, which ends the preamble, makes none: so never fewer than 4).
-    most = 2 * limits.max_parts + 2 if limits.max_parts > 0 else 4
-    # [preamble start, its end, part 1 start, part 1 end, part 2 start, ...];
-    # *body* is the last of them, where the current part starts.  The first
-    # search starts at the LF before the body, if it has one.
-    edges, body, misses, pos = [start], start, 0, (start - 1 if start else 0) - width
+    # More than *most* parts are more than max_parts (never fewer than 1).
+    most = limits.max_parts if limits.max_parts > 0 else 1
+    # Part k runs from starts[k] to ends[k + 1]: the first delimiter line
+    # ends the preamble, whose end, ends[0], is dropped.  *body* is where
+    # the current part starts.  The first search starts at the LF before
+    # the body, if it has one.
+    starts: list[int] = []
+    ends: list[int] = []
+    misses, body, pos = 0, start, (start - 1 if start else 0) - width
     # The usual body follows the LF that ends the blank line, so the first
     # search finds a dash-boundary that begins it.  Without that LF (a
     # body that begins the buffer), a dash-boundary is looked for here.
@@ -940,7 +988,8 @@ def _strict_spans(
         elif tail.lastindex:
             return [], [], True  # a close-delimiter first: no parts
         else:
-            edges += (start, (body := tail.end()))
+            ends.append(start)
+            starts.append(body := tail.end())
     while (pos := find(marker, pos + width, end)) != -1:
         # The usual delimiter line ends right after the boundary, LF or
         # CRLF: two byte compares instead of a match of _DELIMITER_TAIL
@@ -955,21 +1004,23 @@ def _strict_spans(
         elif tail.lastindex:
             # The "--" of a close-delimiter: the last part ends here; the
             # epilogue after it is dropped.
-            edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, tail.end())
-            return edges[2:-1:2], edges[3::2], True
+            ends.append(pos - (buf[pos - 1] == 0x0D) if pos > body else body)
+            return starts, ends[1:], True
         else:
             after = tail.end()
         # The CRLF (or LF) before the delimiter line is the delimiter's, so
         # the part ends one byte earlier after a CR; an empty part ends
         # where it starts (the LF ending one delimiter line starts the next).
-        # Part k starts at edges[2k] and ends at edges[2k + 1].
-        edges += (pos - (buf[pos - 1] == 0x0D) if pos > body else body, (body := after))
-        if len(edges) > most:
+        # Two appends rather than one list of edges sliced two by two at
+        # the end (8.7 against 9.7 us per report for the whole scan).
+        ends.append(pos - (buf[pos - 1] == 0x0D) if pos > body else body)
+        starts.append(body := after)
+        if len(starts) > most:
             raise _too_many_parts(limits)
     # No close-delimiter: the last part runs to the end (its final CR
     # dropped, as before a delimiter).
-    edges.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
-    return edges[2:-1:2], edges[3::2], False
+    ends.append(end - 1 if end > body and buf[end - 1] == 0x0D else end)
+    return starts, ends[1:], False
 
 
 def _miss(misses: int, max_parts: int) -> int:
@@ -980,10 +1031,13 @@ def _miss(misses: int, max_parts: int) -> int:
 
 
 def _indented(boundary: bytes) -> re.Pattern[bytes]:
-    """A delimiter line with optional white space before it (lenient path only)."""
-    return re.compile(
-        rb"(?:\A|(?<=\n))[ \t]*--" + re.escape(boundary) + rb"(--)?[ \t]*\r?(?:\n|\Z)"
-    )
+    """A delimiter line with optional white space before it (lenient path only).
+
+    It begins a line: MULTILINE "^" is the start of the input or the
+    position after an LF, looked at in one step at each offset (a
+    look-behind there took 49 against 14 us on RFC 3464's 1.4 KB example).
+    """
+    return re.compile(rb"(?m)^[ \t]*--" + re.escape(boundary) + rb"(--)?[ \t]*\r?(?:\n|\Z)")
 
 
 def _indented_spans(
@@ -1033,21 +1087,23 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     # for no second collector).
     recorded, dropped = len(problems._errors), problems.dropped
     site, starts, ends = _spans(part, problems, limits, budget, _strict_spans)
-    kids = list(map(partial(_entity, site), starts, ends))
-    # The usual report is the second part, looked at first.
-    missed = (
-        part.content_type == "multipart/report"
-        and not (len(kids) > 1 and kids[1].content_type in _REPORT_PARTS)
-        and _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
-    )
-    if (len(kids) >= 2 and not missed) or not _may_be_indented(part, limits):
+    kids = _entities(site, starts, ends)
+    # Two parts or more, and in a multipart/report a report part (the
+    # usual one is the second, looked at first): the strict reading stands.
+    if len(kids) >= 2 and (
+        part.content_type != "multipart/report"
+        or kids[1].content_type in _REPORT_PARTS
+        or not _REPORT_PARTS.isdisjoint(map(_MEDIA, kids))
+    ):
+        return kids
+    if not _may_be_indented(part, limits):
         return kids
     # The strict reading counted its parts: the lenient one counts its own instead.
     after = budget.parts
     budget.parts = after - len(kids)
     lenient = Problems()
     site, starts, ends = _spans(part, lenient, limits, budget, _indented_spans)
-    indented = list(map(partial(_entity, site), starts, ends))
+    indented = _entities(site, starts, ends)
     if len(indented) <= len(kids):
         budget.parts = after
         return kids
@@ -1060,6 +1116,27 @@ def children(part: Part, problems: Problems, limits: Limits, budget: Budget) -> 
     )
     _merge(problems, lenient)
     return indented
+
+
+def _entities(site: _Site, starts: list[int], ends: list[int]) -> list[Part]:
+    """The parts at ``starts[k]:ends[k]``, read by :func:`_entity` in order.
+
+    Calls written out for the usual two or three parts: in CPython 3.11 a
+    call from Python code to a Python function is cheaper than one from
+    C (``map``, ``functools.partial``), and a loop costs more per part
+    than the call saved (three parts: 9.5 us, against 10.8 us in a loop
+    and 11.3 us through ``map`` and ``partial``).
+    """
+    count = len(starts)
+    if count == 3:
+        return [
+            _entity(site, starts[0], ends[0]),
+            _entity(site, starts[1], ends[1]),
+            _entity(site, starts[2], ends[2]),
+        ]
+    if count == 2:
+        return [_entity(site, starts[0], ends[0]), _entity(site, starts[1], ends[1])]
+    return [_entity(site, start, end) for start, end in zip(starts, ends)]  # noqa: B905 (strict= costs a keyword call)
 
 
 _MAX_INDENT = 80
@@ -1132,19 +1209,22 @@ def _spans(
 ) -> tuple[_Site, list[int], list[int]]:
     """Where the body parts of multipart *part* are, counted, and the site to read them.
 
-    Each part is read by ``_entity(site, start, end)``, bound with
-    ``functools.partial``, when the caller reaches it.  RFC 2046 §5.1.5:
+    Each part is read by ``_entity(site, start, end)``: all at once
+    (:func:`_entities`), or bound with ``functools.partial`` when the
+    caller reaches it (:func:`iter_children`).  RFC 2046 §5.1.5:
     in a multipart/digest, a part without Content-Type is a message/rfc822.
     """
-    if part.depth >= limits.max_depth:
-        _check_depth(part.depth + 1, limits)
-    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
-    site = (part.buf, part.depth + 1, problems, limits, default)
-    boundary = part.params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
+    # One unpacking instead of a property call per field.
+    buf, body_start, end, _, media, params, depth, _ = part
+    if depth >= limits.max_depth:
+        _check_depth(depth + 1, limits)
+    default = "message/rfc822" if media == "multipart/digest" else "text/plain"
+    site = (buf, depth + 1, problems, limits, default, _window(limits))
+    boundary = params.get("boundary", "").rstrip(" ").encode("utf-8", "surrogateescape")
     if not boundary:
-        problems.add("missing-boundary", f"A {part.content_type} part has no boundary parameter.")
+        problems.add("missing-boundary", f"A {media} part has no boundary parameter.")
         return site, [], []
-    starts, ends, closed = reader(part.buf, boundary, part.body_start, part.end, limits)
+    starts, ends, closed = reader(buf, boundary, body_start, end, limits)
     # Budget.count, written out: one method call fewer per multipart.
     budget.parts += len(starts)
     if budget.parts > budget.limits.max_parts:

@@ -177,42 +177,23 @@ def _find(
     original is someone else's.  Message parts are opened only when the
     walk reaches them (a forwarded report).
     """
-    found: list[_Found] = []
     if root.content_type in _REPORT_TYPES:
         return [_bare_report(root)]
-    # A list read in order as it grows is the queue: for the usual single
-    # multipart, cheaper than a deque and its popleft.  Its entries are
-    # parts the budget counted, or the message inside one: bounded.
-    queue = [(root, root)]
-    for part, message in queue:
-        media = part.content_type
-        if media in _MESSAGE_TYPES:
-            inner = _mime.open_message(part, problems, limits)
-            if inner.content_type in _REPORT_TYPES:
-                found.append(_bare_report(inner))
-            elif inner.content_type.startswith(_CONTAINERS):
-                queue.append((inner, inner))
-        elif media.startswith("multipart/"):
-            kids = _mime.children(part, problems, limits, budget)
-            reports = _report_children(part, kids, problems)
-            if reports:
-                siblings = tuple(kids)
-                for index, kid in reports:
-                    kind, utf8 = _REPORT_TYPES[kid.content_type]
-                    # _Found(part=kid, kind=..., ...), built in C.
-                    found.append(_new(_Found, (kid, kind, utf8, message, part, siblings, index)))
-            else:
-                queue.extend(
-                    (kid, message) for kid in kids if kid.content_type.startswith(_CONTAINERS)
-                )
-        if found and first:
-            return found[:1]
-        if len(found) > limits.max_reports:
-            raise ParseError(
-                f"The message has more than {limits.max_reports} reports; refused.",
-                code="limit-exceeded",
-            )
-    return found
+    if first and root.content_type == "multipart/report":
+        # The usual report, its report part among the root's own parts, is
+        # the first the walk would find and return: read here, with no
+        # queue (1.7 us less per report, 4% of _find).
+        kids = _mime.children(root, problems, limits, budget)
+        reports = _report_children(root, kids, problems)
+        if reports:
+            index, kid = reports[0]
+            kind, utf8 = _REPORT_TYPES[kid.content_type]
+            # _Found(part=kid, kind=..., ...), built in C.
+            return [_new(_Found, (kid, kind, utf8, root, root, tuple(kids), index))]
+        # None there: the walk goes on with the root's containers.
+        queue = [(kid, root) for kid in kids if kid.content_type.startswith(_CONTAINERS)]
+        return _walk(queue, problems, limits, budget, first)
+    return _walk([(root, root)], problems, limits, budget, first)
 
 
 def _bare_report(part: _mime.Part) -> _Found:
@@ -272,6 +253,51 @@ def _report_children(
             field="Content-Type",
         )
     return reports
+
+
+def _walk(
+    queue: list[tuple[_mime.Part, _mime.Part]],
+    problems: Problems,
+    limits: Limits,
+    budget: _mime.Budget,
+    first: bool,
+) -> list[_Found]:
+    """The walk of :func:`_find` over *queue*: ``(part, the message it belongs to)``.
+
+    A list read in order as it grows is the queue: cheaper than a deque
+    and its popleft.  Its entries are parts the budget counted, or the
+    message inside one: bounded.
+    """
+    found: list[_Found] = []
+    for part, message in queue:
+        media = part.content_type
+        if media in _MESSAGE_TYPES:
+            inner = _mime.open_message(part, problems, limits)
+            if inner.content_type in _REPORT_TYPES:
+                found.append(_bare_report(inner))
+            elif inner.content_type.startswith(_CONTAINERS):
+                queue.append((inner, inner))
+        elif media.startswith("multipart/"):
+            kids = _mime.children(part, problems, limits, budget)
+            reports = _report_children(part, kids, problems)
+            if reports:
+                siblings = tuple(kids)
+                for index, kid in reports:
+                    kind, utf8 = _REPORT_TYPES[kid.content_type]
+                    # _Found(part=kid, kind=..., ...), built in C.
+                    found.append(_new(_Found, (kid, kind, utf8, message, part, siblings, index)))
+            else:
+                queue.extend(
+                    (kid, message) for kid in kids if kid.content_type.startswith(_CONTAINERS)
+                )
+        if found and first:
+            return found[:1]
+        if len(found) > limits.max_reports:
+            raise ParseError(
+                f"The message has more than {limits.max_reports} reports; refused.",
+                code="limit-exceeded",
+            )
+    return found
 
 
 # ---------------------------------------------------------------------------
