@@ -322,7 +322,7 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 
 
 def _per_message_values(group: FieldGroup, problems: Problems, limits: Limits) -> dict[str, Any]:
-    values = dict(_NO_PER_MESSAGE_VALUES)
+    values = _NO_PER_MESSAGE_VALUES.copy()
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
     for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
