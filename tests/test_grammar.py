@@ -663,6 +663,7 @@ _ADDRESS_TEXT = st.lists(
             "[",
             "dns",
             "utf-8",
+            "UTF-8;",
             "x400",
             ";",
             " ",

@@ -225,6 +225,43 @@ def test_rendered_status_reads_back(code: str, comment: str) -> None:
     assert describe(code) is not None
 
 
+_STATUS_PIECES = st.lists(
+    st.sampled_from(
+        [
+            *("5.0.0", "4.4.7", "2.1.999", "5.01.1", "3.0.0", " ", "\t", "\n", "(", ")", "\\"),
+            *('"', "permanent failure", "x", "; y", "\u00e9", "\u2028", "\xa0", "553"),
+        ]
+    ),
+    max_size=8,
+).map("".join)
+
+
+@given(_STATUS_PIECES)
+def test_plain_status_reads_as_the_careful_path(value: str) -> None:
+    # parse_status reads a code and its one comment with a single match:
+    # same value, same defects as the careful reading.
+    from mdnkit.limits import DEFAULT_LIMITS
+    from mdnkit.statuscodes import _read_status
+
+    fast, careful = Problems(), Problems()
+    got = parse_status(value, fast, field="Status", limits=DEFAULT_LIMITS)
+    want = _read_status(value, careful, "Status", DEFAULT_LIMITS)
+    assert (got, fast.defects()) == (want, careful.defects())
+
+
+@pytest.mark.parametrize(
+    ("value", "comment"),
+    [
+        ("5.0.0 (permanent failure)", "permanent failure"),
+        ("4.0.0(x)", "x"),
+        ("5.1.1 ()", None),
+        ("5.1.1 ( spaced )", " spaced "),
+    ],
+)
+def test_status_with_a_comment(value: str, comment: str | None) -> None:
+    assert _status(value) == (StatusCode(code=value[:5], comment=comment), ())
+
+
 @given(st.text(max_size=60))
 def test_any_status_text_gives_a_value_or_none(value: str) -> None:
     status, _ = _status(value)

@@ -58,8 +58,8 @@ from .model import (
     _dsn_recipient,
     _status_code,
 )
+from .statuscodes import _PLAIN as _PLAIN_STATUS
 from .statuscodes import _REGISTERED as _REGISTERED_STATUS
-from .statuscodes import _WELL_FORMED as _STATUS
 from .statuscodes import parse_status
 
 # RFC 3464 §2.2: fields that describe the message (each at most once).
@@ -322,7 +322,7 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 
 
 def _per_message_values(group: FieldGroup, problems: Problems, limits: Limits) -> dict[str, Any]:
-    values = dict(_NO_PER_MESSAGE_VALUES)
+    values = _NO_PER_MESSAGE_VALUES.copy()
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
     for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
@@ -532,13 +532,15 @@ def _read_diagnostic(value: str, field: str, problems: Problems, limits: Limits)
 
 def _status(value: str, name: str, problems: Problems, limits: Limits) -> StatusCode | None:
     """RFC 3464 §2.3.4, by :func:`~mdnkit.statuscodes.parse_status`."""
-    # The usual "5.1.1", no comment: parse_status would find the same (the
-    # value is stripped; one that is not fails these tests and goes there).
+    # The usual "5.1.1": parse_status would find the same (the value is
+    # stripped; one that is not fails this test and goes on).
     registered = _REGISTERED_STATUS.get(value)
     if registered is not None:
         return registered
-    if _STATUS.fullmatch(value):
-        return _status_code(value)
+    # Then parse_status's own first test, without the keyword call.
+    plain = _PLAIN_STATUS.match(value)
+    if plain is not None:
+        return _status_code(plain[1], plain[2] or None)
     return parse_status(value, problems, field=name, limits=limits)
 
 

@@ -937,16 +937,18 @@ def read_address(value: str, field: str, problems: Problems, limits: Limits) -> 
         # The common shapes, which need none of the repairs below:
         # "rfc822; a@b" and "dns; mx.example (192.0.2.1)".
         address_type, rest = plain.group(1).lower(), plain.group(2)
-        if address_type == "rfc822":
+        if address_type in ("rfc822", "utf-8"):
             mailbox = _PLAIN_MAILBOX.match(rest)
             if mailbox is not None:
+                # No backslash in it: no RFC 6533 escape for utf-8 to decode
+                # ("utf-8; jürgen@exämple.de", SMTPUTF8 bounces).
                 return _address_field(address_type, mailbox.group(1))
-            if "@" not in rest and "(" not in rest and rest.strip():
+            if address_type == "rfc822" and "@" not in rest and "(" not in rest and rest.strip():
                 # AS2 trading-partner names ("rfc822; PARTNER-B"): with no
                 # '@' there is no addr-spec to take out, with no '(' no
                 # comment to drop; _mailbox keeps them as written.
                 return _address_field(address_type, rest.strip())
-        elif address_type != "utf-8" and rest.strip():
+        elif rest.strip():
             return _address_field(address_type, rest.strip())
     # The first ';' outside comments and quotes: '"Doe; Jo" <j@x>' has no type.
     if "(" in value or '"' in value:
