@@ -25,6 +25,7 @@ from mdnkit.model import (
     SendingMode,
     StatusCode,
     _address_field,
+    _defect,
     _diagnostic,
     _dsn_recipient,
     _message_ref,
@@ -255,6 +256,8 @@ _DSN_VALUES = {
     ("fast", "slow"),
     [
         (_address_field("dns", "mx.example.org"), AddressField("dns", "mx.example.org")),
+        (_defect("bad-date", "no date", "Date"), Defect("bad-date", "no date", "Date")),
+        (_defect("bad-date", "no date", None), Defect("bad-date", "no date")),
         (_status_code("5.1.1"), StatusCode(code="5.1.1")),
         (_status_code("4.0.0", "later"), StatusCode(code="4.0.0", comment="later")),
         (_diagnostic("smtp", "550 no"), Diagnostic(type="smtp", text="550 no")),
@@ -308,6 +311,7 @@ def test_fast_constructors_cover_every_field() -> None:
         "extension_fields",
     ]
     assert [f.name for f in dataclasses.fields(AddressField)] == ["type", "address"]
+    assert [f.name for f in dataclasses.fields(Defect)] == ["code", "message", "field"]
     assert [f.name for f in dataclasses.fields(MessageRef)] == ["message_id", "by", "envelope_id"]
     assert [f.name for f in dataclasses.fields(StatusCode)] == ["code", "comment", "valid"]
     assert [f.name for f in dataclasses.fields(Diagnostic)] == ["type", "text"]

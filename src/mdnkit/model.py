@@ -471,6 +471,7 @@ def _unfrozen_twin(cls: type) -> Any:
     )
 
 
+_DefectTwin = _unfrozen_twin(Defect)
 _AddressFieldTwin = _unfrozen_twin(AddressField)
 _StatusCodeTwin = _unfrozen_twin(StatusCode)
 _DiagnosticTwin = _unfrozen_twin(Diagnostic)
@@ -478,6 +479,17 @@ _MessageRefTwin = _unfrozen_twin(MessageRef)
 _DSNRecipientTwin = _unfrozen_twin(DSNRecipient)
 _MDNTwin = _unfrozen_twin(MDN)
 _DSNTwin = _unfrozen_twin(DSN)
+
+
+def _defect(code: str, message: str, field: str | None) -> Defect:
+    """``Defect(code, message, field)``, built without ``__init__``."""
+    twin = _DefectTwin()
+    twin.code = code
+    twin.message = message
+    twin.field = field
+    twin.__class__ = Defect
+    defect: Defect = twin
+    return defect
 
 
 def _address_field(type_: str, address: str) -> AddressField:
