@@ -377,18 +377,21 @@ def _report_values(
     # The message's header block first; a nested multipart/report part
     # sometimes carries its own Message-ID (Delta Chat).
     found = own
-    if item.container is not None and item.container is not item.message and len(own) < 6:
-        found = {**_mime.find_fields(item.container, _REPORT_HEADERS), **own}
+    container = item.container
+    if container is not None and container is not item.message and len(own) < 6:
+        found = {**_mime.find_fields(container, _REPORT_HEADERS), **own}
     message_id = found.get("message-id")
     date = found.get("date")
     sender = found.get("from")
     subject = found.get("subject")
+    # The usual From (one addr_spec reads) and Subject (no encoded word)
+    # are decided here, a call fewer each.
     return (
         _msg_id(message_id, problems, "Message-ID") if message_id else None,
         # parse_date with positional arguments (its default limits), one call fewer.
         read_date(date, "Date", problems, DEFAULT_LIMITS) if date else None,
-        _sender(sender, problems) if sender else None,
-        _decode_subject(subject, problems) if subject is not None else None,
+        (addr_spec(sender) or _sender(sender, problems)) if sender else None,
+        subject if subject is None or "=?" not in subject else _decode_subject(subject, problems),
         _human_text(item, problems, limits, budget),
         _original_headers(item, problems, limits),
     )
