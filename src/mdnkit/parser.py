@@ -343,11 +343,11 @@ def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
     raw = _plain_body(part)
     if raw is None or len(raw) > limits.max_report_bytes:
         raw = _mime.decode_body(part, problems, max_bytes=limits.max_report_bytes)
-    if len(raw) > limits.max_report_bytes:
-        raise ParseError(
-            f"The report part is larger than {limits.max_report_bytes} bytes; refused.",
-            code="limit-exceeded",
-        )
+        if len(raw) > limits.max_report_bytes:
+            raise ParseError(
+                f"The report part is larger than {limits.max_report_bytes} bytes; refused.",
+                code="limit-exceeded",
+            )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
