@@ -1357,18 +1357,3 @@ def test_the_usual_from_and_subject_read_as_the_careful_path(name: str, value: s
     else:
         assert subject == (parser._decode_subject(found, careful) if found is not None else None)
     assert problems.defects() == careful.defects()
-
-
-@settings(max_examples=300, deadline=None)
-@given(_MSG_ID_TEXT)
-def test_message_ref_of_in_reply_to_agrees_with_the_careful_path(value: str) -> None:
-    from mdnkit import _ids
-
-    fast, slow = Problems(), Problems()
-    found = None
-    if value:
-        ids = parser._ANGLE_ID.findall(value)
-        found = parser._msg_id(ids[0] if ids else value, slow, "In-Reply-To")
-    expected = MessageRef(_ids.canonical(found), RefSource.IN_REPLY_TO) if found else None
-    assert parser._message_ref(None, None, None, {"in-reply-to": value}, fast) == expected
-    assert fast.defects() == slow.defects()

@@ -576,9 +576,6 @@ def _message_ref(
                 return _ref(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL)
     in_reply_to = own.get("in-reply-to")
     if in_reply_to:
-        plain = _PLAIN_MSG_ID.match(in_reply_to)
-        if plain is not None:  # the usual one "<left@right>", as for the attached original
-            return _ref(plain[1], RefSource.IN_REPLY_TO)
         ids = _ANGLE_ID.findall(in_reply_to)
         found = _msg_id(ids[0] if ids else in_reply_to, problems, "In-Reply-To")
         if found:
