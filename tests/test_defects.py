@@ -43,3 +43,51 @@ def test_bounded() -> None:
     assert len(problems) == MAX_PROBLEMS
     defects = problems.defects()
     assert defects[-1] == Defect("too-many-defects", "5 further problems were not recorded")
+
+
+# Problems records a light tuple and builds the ParseError only when a
+# strict parse raises: the error must be the one the record describes.
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"field": "Date"},
+        {"field": "Disposition", "source": "manual-action/x; displayed", "position": 14},
+        {"source": "abc", "position": None},
+    ],
+)
+def test_raised_error_equals_a_direct_parse_error(kwargs: dict[str, object]) -> None:
+    problems = Problems()
+    problems.add("some-code", "Something is wrong.", **kwargs)  # type: ignore[arg-type]
+    direct = ParseError("Something is wrong.", code="some-code", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ParseError) as caught:
+        problems.raise_if_any()
+    got = caught.value
+    assert type(got) is ParseError
+    assert (got.args, str(got), got.code, got.field, got.source, got.position) == (
+        direct.args,
+        str(direct),
+        direct.code,
+        direct.field,
+        direct.source,
+        direct.position,
+    )
+    assert problems.defects() == (
+        Defect("some-code", "Something is wrong.", kwargs.get("field")),  # type: ignore[arg-type]
+    )
+
+
+def test_records_pass_between_collectors() -> None:
+    # What _mime does when it keeps one of two readings: a recorded problem
+    # handed to add_error is recorded again unchanged.
+    first = Problems()
+    first.add("a", "first", field="F", source="xy", position=1)
+    second = Problems()
+    for record in first._errors:
+        second.add_error(record)
+    with pytest.raises(ParseError) as caught:
+        second.raise_if_any()
+    assert (caught.value.code, caught.value.field, caught.value.position) == ("a", "F", 1)
+    assert second.defects() == first.defects()

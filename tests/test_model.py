@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from mdnkit.model import (
     DSN,
     MDN,
+    REPORT_VALUES,
     ActionMode,
     AddressField,
     Defect,
@@ -22,9 +24,11 @@ from mdnkit.model import (
     Headers,
     MessageRef,
     RefSource,
+    Report,
     SendingMode,
     StatusCode,
     _address_field,
+    _defect,
     _diagnostic,
     _dsn_recipient,
     _message_ref,
@@ -238,6 +242,12 @@ def test_fast_address_field_equals_constructor() -> None:
     assert str(fast) == "rfc822; a@example.org"
 
 
+def _fast_args(values: dict[str, Any]) -> tuple[Any, ...]:
+    """The arguments of the fast report constructors for what *values* names."""
+    common = tuple(values[name] for name in REPORT_VALUES)
+    return values, common, values["message_ref"], values["defects"]
+
+
 # Every field of each report: the defaults, and a few others.
 _MDN_VALUES = {
     **{f.name: getattr(MDN(), f.name) for f in dataclasses.fields(MDN)},
@@ -255,6 +265,8 @@ _DSN_VALUES = {
     ("fast", "slow"),
     [
         (_address_field("dns", "mx.example.org"), AddressField("dns", "mx.example.org")),
+        (_defect("bad-date", "no date", "Date"), Defect("bad-date", "no date", "Date")),
+        (_defect("bad-date", "no date", None), Defect("bad-date", "no date")),
         (_status_code("5.1.1"), StatusCode(code="5.1.1")),
         (_status_code("4.0.0", "later"), StatusCode(code="4.0.0", comment="later")),
         (_diagnostic("smtp", "550 no"), Diagnostic(type="smtp", text="550 no")),
@@ -263,8 +275,8 @@ _DSN_VALUES = {
             MessageRef("a@example.org", RefSource.IN_REPLY_TO),
         ),
         (_dsn_recipient({}, Headers()), DSNRecipient()),
-        (fast_mdn(_MDN_VALUES), MDN(**_MDN_VALUES)),
-        (fast_dsn(_DSN_VALUES), DSN(**_DSN_VALUES)),
+        (fast_mdn(*_fast_args(_MDN_VALUES)), MDN(**_MDN_VALUES)),
+        (fast_dsn(*_fast_args(_DSN_VALUES)), DSN(**_DSN_VALUES)),
     ],
 )
 def test_fast_values_are_the_real_frozen_classes(fast: object, slow: object) -> None:
@@ -308,6 +320,7 @@ def test_fast_constructors_cover_every_field() -> None:
         "extension_fields",
     ]
     assert [f.name for f in dataclasses.fields(AddressField)] == ["type", "address"]
+    assert [f.name for f in dataclasses.fields(Defect)] == ["code", "message", "field"]
     assert [f.name for f in dataclasses.fields(MessageRef)] == ["message_id", "by", "envelope_id"]
     assert [f.name for f in dataclasses.fields(StatusCode)] == ["code", "comment", "valid"]
     assert [f.name for f in dataclasses.fields(Diagnostic)] == ["type", "text"]
@@ -342,8 +355,8 @@ def test_fast_report_constructors_equal_constructors() -> None:
         "errors": ("Error: x",),
         "received_content_mic": None,
     }
-    assert fast_mdn(mdn) == MDN(**mdn)  # type: ignore[arg-type]
-    assert repr(fast_mdn(mdn)) == repr(MDN(**mdn))  # type: ignore[arg-type]
+    assert fast_mdn(*_fast_args(mdn)) == MDN(**mdn)  # type: ignore[arg-type]
+    assert repr(fast_mdn(*_fast_args(mdn))) == repr(MDN(**mdn))  # type: ignore[arg-type]
     dsn = {
         **common,
         "original_envelope_id": "env-1",
@@ -354,6 +367,12 @@ def test_fast_report_constructors_equal_constructors() -> None:
         "recipients": (DSNRecipient(action=DSNAction.FAILED),),
         "utf8": True,
     }
-    assert fast_dsn(dsn) == DSN(**dsn)  # type: ignore[arg-type]
+    assert fast_dsn(*_fast_args(dsn)) == DSN(**dsn)  # type: ignore[arg-type]
     with pytest.raises(KeyError):
-        fast_dsn(common)  # every field must be named
+        fast_dsn(*_fast_args(common))  # every field must be named
+
+
+def test_report_values_and_the_rest_are_every_report_field() -> None:
+    # The parser passes REPORT_VALUES as one tuple, the other three apart.
+    rest = ["message_ref", "extension_fields", "defects"]
+    assert sorted([*REPORT_VALUES, *rest]) == sorted(f.name for f in dataclasses.fields(Report))

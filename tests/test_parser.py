@@ -1331,3 +1331,29 @@ def test_the_usual_report_is_found_as_the_walk_finds_it(
     for limits in (Limits(), Limits(max_parts=max_parts)):
         if outer not in parser._REPORT_TYPES:
             assert find(False, limits) == find(True, limits)
+
+
+# ---------------------------------------------------------------------------
+# Report values: the usual From and Subject decided inline by _report_values
+
+
+@given(st.sampled_from(["From", "Subject"]), st.text(max_size=40))
+def test_the_usual_from_and_subject_read_as_the_careful_path(name: str, value: str) -> None:
+    value = value.replace("\r", " ").replace("\n", " ")
+    text = f"{name}: {value}\nContent-Type: multipart/report; boundary=RB\n\n--RB\n"
+    text += "Content-Type: message/disposition-notification\n\n" + MDN_BODY + "\n--RB--\n"
+    limits = Limits()
+    problems = Problems()
+    root = _mime.read_message(text.encode(), Problems(), limits)
+    item = parser._find(root, Problems(), limits, _mime.Budget(limits), True)[0]
+    own = _mime.find_fields(item.message, parser._REPORT_HEADERS)
+    _, _, sender, subject, _, _ = parser._report_values(
+        item, own, problems, limits, _mime.Budget(limits)
+    )
+    careful = Problems()
+    found = own.get(name.lower())
+    if name == "From":
+        assert sender == (parser._sender(found, careful) if found else None)
+    else:
+        assert subject == (parser._decode_subject(found, careful) if found is not None else None)
+    assert problems.defects() == careful.defects()

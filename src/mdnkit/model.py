@@ -471,6 +471,7 @@ def _unfrozen_twin(cls: type) -> Any:
     )
 
 
+_DefectTwin = _unfrozen_twin(Defect)
 _AddressFieldTwin = _unfrozen_twin(AddressField)
 _StatusCodeTwin = _unfrozen_twin(StatusCode)
 _DiagnosticTwin = _unfrozen_twin(Diagnostic)
@@ -478,6 +479,17 @@ _MessageRefTwin = _unfrozen_twin(MessageRef)
 _DSNRecipientTwin = _unfrozen_twin(DSNRecipient)
 _MDNTwin = _unfrozen_twin(MDN)
 _DSNTwin = _unfrozen_twin(DSN)
+
+
+def _defect(code: str, message: str, field: str | None) -> Defect:
+    """``Defect(code, message, field)``, built without ``__init__``."""
+    twin = _DefectTwin()
+    twin.code = code
+    twin.message = message
+    twin.field = field
+    twin.__class__ = Defect
+    defect: Defect = twin
+    return defect
 
 
 def _address_field(type_: str, address: str) -> AddressField:
@@ -547,23 +559,51 @@ def _dsn_recipient(values: Mapping[str, Any], extension_fields: Headers) -> DSNR
     return recipient
 
 
-def _fill_report(twin: Any, values: Mapping[str, Any]) -> None:
-    """Set the fields every report has (those of :class:`Report`) from *values*."""
-    twin.message_ref = values["message_ref"]
-    twin.message_id = values["message_id"]
-    twin.date = values["date"]
-    twin.sender = values["sender"]
-    twin.subject = values["subject"]
-    twin.human_text = values["human_text"]
-    twin.original_headers = values["original_headers"]
+# The fields of :class:`Report` the parser reads from the report message, in
+# the order of the tuple it passes to _mdn and _dsn.
+REPORT_VALUES = ("message_id", "date", "sender", "subject", "human_text", "original_headers")
+_ReportValues = tuple[
+    str | None, datetime | None, str | None, str | None, str | None, Headers | None
+]
+
+
+def _fill_report(
+    twin: Any,
+    values: Mapping[str, Any],
+    common: _ReportValues,
+    message_ref: MessageRef | None,
+    defects: tuple[Defect, ...],
+) -> None:
+    """Set the fields every report has (those of :class:`Report`).
+
+    *common* holds the fields named by ``REPORT_VALUES``, in that order;
+    *values* the report's own fields, ``extension_fields`` among them.
+    """
+    twin.message_ref = message_ref
+    (
+        twin.message_id,
+        twin.date,
+        twin.sender,
+        twin.subject,
+        twin.human_text,
+        twin.original_headers,
+    ) = common
     twin.extension_fields = values["extension_fields"]
-    twin.defects = values["defects"]
+    twin.defects = defects
 
 
-def _mdn(values: Mapping[str, Any]) -> MDN:
-    """``MDN(**values)`` built without ``__init__``; *values* must name every field."""
+def _mdn(
+    values: Mapping[str, Any],
+    common: _ReportValues,
+    message_ref: MessageRef | None,
+    defects: tuple[Defect, ...],
+) -> MDN:
+    """``MDN(**values, message_ref=..., defects=..., **dict(zip(REPORT_VALUES, common)))``.
+
+    Built without ``__init__``; *values* must name every other field.
+    """
     twin = _MDNTwin()
-    _fill_report(twin, values)
+    _fill_report(twin, values, common, message_ref, defects)
     twin.reporting_ua = values["reporting_ua"]
     twin.mdn_gateway = values["mdn_gateway"]
     twin.original_recipient = values["original_recipient"]
@@ -577,10 +617,18 @@ def _mdn(values: Mapping[str, Any]) -> MDN:
     return report
 
 
-def _dsn(values: Mapping[str, Any]) -> DSN:
-    """``DSN(**values)`` built without ``__init__``; *values* must name every field."""
+def _dsn(
+    values: Mapping[str, Any],
+    common: _ReportValues,
+    message_ref: MessageRef | None,
+    defects: tuple[Defect, ...],
+) -> DSN:
+    """``DSN(**values, message_ref=..., defects=..., **dict(zip(REPORT_VALUES, common)))``.
+
+    Built without ``__init__``; *values* must name every other field.
+    """
     twin = _DSNTwin()
-    _fill_report(twin, values)
+    _fill_report(twin, values, common, message_ref, defects)
     twin.original_envelope_id = values["original_envelope_id"]
     twin.reporting_mta = values["reporting_mta"]
     twin.dsn_gateway = values["dsn_gateway"]

@@ -31,7 +31,7 @@ from ._grammar import _PLAIN_MSG_ID, Field, parse_disposition, parse_msg_id, rea
 from ._mdn import mdn_values
 from .errors import ParseError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import DSN, MDN, Headers, MessageRef, RefSource, _dsn, _mdn
+from .model import DSN, MDN, Headers, MessageRef, RefSource, _dsn, _mdn, _ReportValues
 from .model import _message_ref as _ref
 
 __all__ = ["parse", "parse_all", "parse_disposition"]
@@ -308,7 +308,7 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
     text = _report_text(item, problems, limits)
     own = _mime.find_fields(item.message, _REPORT_HEADERS)
     common = _report_values(item, own, problems, limits, budget)
-    original = common["original_headers"]
+    original = common[5]  # the returned original's headers (model.REPORT_VALUES order)
     if item.kind == "mdn":
         # The part's own non-MIME fields: MDN fields written without the
         # blank line before them (Direct Project agents) land there.
@@ -325,19 +325,11 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
                 if not f.name.lower().startswith("content-")
             )
         values = mdn_values(text, problems, limits, header_fields=header_fields)
-        values.update(common)
-        values["message_ref"] = _message_ref(
-            values["original_message_id"], None, original, own, problems
-        )
-        values["defects"] = problems.defects()
-        return _mdn(values)  # MDN(**values), without the keyword call
+        ref = _message_ref(values["original_message_id"], None, original, own, problems)
+        return _mdn(values, common, ref, problems.defects())
     values = dsn_values(text, problems, limits, utf8=item.utf8)
-    values.update(common)
-    values["message_ref"] = _message_ref(
-        None, values["original_envelope_id"], original, own, problems
-    )
-    values["defects"] = problems.defects()
-    return _dsn(values)  # DSN(**values), without the keyword call
+    ref = _message_ref(None, values["original_envelope_id"], original, own, problems)
+    return _dsn(values, common, ref, problems.defects())
 
 
 def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
@@ -351,11 +343,11 @@ def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
     raw = _plain_body(part)
     if raw is None or len(raw) > limits.max_report_bytes:
         raw = _mime.decode_body(part, problems, max_bytes=limits.max_report_bytes)
-    if len(raw) > limits.max_report_bytes:
-        raise ParseError(
-            f"The report part is larger than {limits.max_report_bytes} bytes; refused.",
-            code="limit-exceeded",
-        )
+        if len(raw) > limits.max_report_bytes:
+            raise ParseError(
+                f"The report part is larger than {limits.max_report_bytes} bytes; refused.",
+                code="limit-exceeded",
+            )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -374,30 +366,35 @@ def _report_values(
     problems: Problems,
     limits: Limits,
     budget: _mime.Budget,
-) -> dict[str, object]:
+) -> _ReportValues:
     """What every report has: the report message's own headers, first and third parts.
 
     *own* holds the report message's fields named by ``_REPORT_HEADERS``.
+    A tuple in the order of ``model.REPORT_VALUES``, which the report
+    constructors take as it is (no dict to build and merge).
     """
 
     # The message's header block first; a nested multipart/report part
     # sometimes carries its own Message-ID (Delta Chat).
     found = own
-    if item.container is not None and item.container is not item.message and len(own) < 6:
-        found = {**_mime.find_fields(item.container, _REPORT_HEADERS), **own}
+    container = item.container
+    if container is not None and container is not item.message and len(own) < 6:
+        found = {**_mime.find_fields(container, _REPORT_HEADERS), **own}
     message_id = found.get("message-id")
     date = found.get("date")
     sender = found.get("from")
     subject = found.get("subject")
-    return {
-        "message_id": _msg_id(message_id, problems, "Message-ID") if message_id else None,
+    # The usual From (one addr_spec reads) and Subject (no encoded word)
+    # are decided here, a call fewer each.
+    return (
+        _msg_id(message_id, problems, "Message-ID") if message_id else None,
         # parse_date with positional arguments (its default limits), one call fewer.
-        "date": read_date(date, "Date", problems, DEFAULT_LIMITS) if date else None,
-        "sender": _sender(sender, problems) if sender else None,
-        "subject": _decode_subject(subject, problems) if subject is not None else None,
-        "human_text": _human_text(item, problems, limits, budget),
-        "original_headers": _original_headers(item, problems, limits),
-    }
+        read_date(date, "Date", problems, DEFAULT_LIMITS) if date else None,
+        (addr_spec(sender) or _sender(sender, problems)) if sender else None,
+        subject if subject is None or "=?" not in subject else _decode_subject(subject, problems),
+        _human_text(item, problems, limits, budget),
+        _original_headers(item, problems, limits),
+    )
 
 
 def _sender(value: str, problems: Problems) -> str | None:
