@@ -763,11 +763,19 @@ def _window(limits: Limits) -> int:
     return 0 if short > limits.max_line_bytes or short > limits.max_header_bytes else short
 
 
-# The usual body part's header block: one Content-Type field on one line,
-# after the one-line Content-Description that Postfix writes into each
-# part of its bounces, then the empty line (RFC 5322 §2.1), LF or CRLF.
-# No backtracking beyond a line: "[^\n]*" cannot run over a line break.
-_CONTENT_TYPE_BLOCK = re.compile(rb"(?:Content-Description:[^\n]*\n)?Content-Type:[^\n]*\n\r?\n")
+# The usual body part's header block: one Content-Type field on one line
+# (its value the group), after the one-line Content-Description that
+# Postfix writes into each part of its bounces, before the one-line
+# Content-Transfer-Encoding of S/MIME signatures and 8-bit parts, then
+# the empty line (RFC 5322 §2.1), LF or CRLF.  Any case (RFC 3464's
+# examples write "content-type:"): ASCII only, as bytes patterns fold
+# case, and "content-type" has no non-ASCII case fold in the field
+# search either.  No backtracking beyond a line: "[^\n]*" cannot run
+# over a line break.
+_CONTENT_TYPE_BLOCK = re.compile(
+    rb"(?i)(?:Content-Description:[^\n]*\n)?Content-Type:([^\n]*)\n"
+    rb"(?:Content-Transfer-Encoding:[^\n]*\n)?\r?\n"
+)
 
 
 def _entity(site: _Site, start: int, end: int) -> Part:
@@ -793,8 +801,9 @@ def _entity(site: _Site, start: int, end: int) -> Part:
         except UnicodeDecodeError:
             pass  # legacy 8-bit text: _read_head reads it
         else:
-            # After the last line break of the block (if any), "Content-Type:".
-            line = head[head.rfind("\n") + 14 :].strip(" \t\r")
+            # The value, decoded as the block was (the same UTF-8 text:
+            # a line break never splits a UTF-8 sequence).
+            line = usual[1].decode().strip(" \t\r")
             if (known := _CONTENT_TYPES.get((line, default))) is None:
                 known = parse_content_type(line, problems, default=default)
             return _new(Part, (buf, body_start, end, head, known[0], known[1], depth, known[2]))
