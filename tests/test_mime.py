@@ -1264,3 +1264,18 @@ def test_usual_blocks_of_real_senders_are_read_with_one_match(text: bytes) -> No
     site = (text, 1, Problems(), DEFAULT_LIMITS, "text/plain", window)
     careful = (text, 1, Problems(), DEFAULT_LIMITS, "text/plain", 0)
     assert _mime._entity(site, 0, len(text)) == _mime._read_entity(careful, 0, len(text))
+
+
+@given(st.lists(st.sampled_from(MESSAGE_TOKENS), max_size=12).map(b"".join))
+def test_the_usual_message_start_reads_as_the_careful_reader_does_within_any_limits(
+    text: bytes,
+) -> None:
+    # The usual path reads the first line with _read_head alone; within
+    # tight limits (a negative max_depth refuses even the top level) it
+    # refuses what the careful reader refuses.
+    for limits in [*FAST_PATH_LIMITS, Limits(max_depth=-1), Limits(max_depth=0)]:
+        fast, careful = Problems(), Problems()
+        quick = partial(_mime.read_message, text, fast, limits)
+        slow = partial(_mime._read_unusual, text, careful, limits, None)
+        assert outcome(quick) == outcome(slow)
+        assert fast.defects() == careful.defects()
