@@ -1206,3 +1206,76 @@ def test_parts_written_out_read_as_one_at_a_time(blocks: list[bytes]) -> None:
         map(partial(_mime._entity, slow), starts, ends)
     )
     assert fast.defects() == careful.defects()
+
+
+# ---------------------------------------------------------------------------
+# Speed round 6: the one-match reading of a body part's header block
+
+BLOCK_LINES = [
+    *(b"Content-Type: text/plain", b"CONTENT-type:message/rfc822", b"content-type : x/y"),
+    *(b"Content-Description: d", b"Content-Transfer-Encoding: base64", b" folded", b"\tf"),
+    *(b"content-transfer-encoding:8bit", b"Content-Type: text/plain; charset=\xc3\xa9"),
+    *(b"Content-Type: a/b\xe9", b"A: 1", b"no colon", b"", b"\r", b" "),
+]
+BLOCK_STARTS = [
+    b"Content-Type: text/plain",
+    b"content-TYPE:message/rfc822",
+    b"Content-Description: d",
+]
+LINE_ENDS = st.sampled_from([b"\n", b"\r\n"])
+BLOCK_LINE = st.tuples(st.sampled_from(BLOCK_LINES), LINE_ENDS).map(b"".join)
+
+
+@given(
+    # A first line of the block that the one match may take, then others.
+    st.tuples(st.sampled_from(BLOCK_STARTS), LINE_ENDS).map(b"".join),
+    st.lists(BLOCK_LINE, max_size=3).map(b"".join),
+    st.sampled_from([b"\n", b"\r\n", b"body"]),
+    st.sampled_from(["text/plain", "message/rfc822"]),
+)
+def test_a_content_type_block_of_any_case_reads_as_the_careful_reader_does(
+    first: bytes, lines: bytes, after: bytes, default: str
+) -> None:
+    # Any case, with a Content-Transfer-Encoding line after the
+    # Content-Type line: the one match agrees with _read_entity.
+    text = first + lines + after
+    for limits in FAST_PATH_LIMITS:
+        fast, careful = Problems(), Problems()
+        window = _mime._window(limits)
+        quick = partial(_mime._entity, (text, 1, fast, limits, default, window), 0, len(text))
+        slow = partial(_mime._read_entity, (text, 1, careful, limits, default, 0), 0, len(text))
+        assert outcome(quick) == outcome(slow)
+        assert fast.defects() == careful.defects()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"content-type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n",
+        b"Content-Type: application/pkcs7-signature; name=smime.p7s\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n",
+        b"Content-Description: Notification\nCONTENT-TYPE: text/plain\n"
+        b"Content-Transfer-Encoding: 8bit\n\nHello\n",
+    ],
+)
+def test_usual_blocks_of_real_senders_are_read_with_one_match(text: bytes) -> None:
+    window = _mime._window(DEFAULT_LIMITS)
+    assert _mime._CONTENT_TYPE_BLOCK.match(text, 0, window) is not None
+    site = (text, 1, Problems(), DEFAULT_LIMITS, "text/plain", window)
+    careful = (text, 1, Problems(), DEFAULT_LIMITS, "text/plain", 0)
+    assert _mime._entity(site, 0, len(text)) == _mime._read_entity(careful, 0, len(text))
+
+
+@given(st.lists(st.sampled_from(MESSAGE_TOKENS), max_size=12).map(b"".join))
+def test_the_usual_message_start_reads_as_the_careful_reader_does_within_any_limits(
+    text: bytes,
+) -> None:
+    # The usual path reads the first line with _read_head alone; within
+    # tight limits (a negative max_depth refuses even the top level) it
+    # refuses what the careful reader refuses.
+    for limits in [*FAST_PATH_LIMITS, Limits(max_depth=-1), Limits(max_depth=0)]:
+        fast, careful = Problems(), Problems()
+        quick = partial(_mime.read_message, text, fast, limits)
+        slow = partial(_mime._read_unusual, text, careful, limits, None)
+        assert outcome(quick) == outcome(slow)
+        assert fast.defects() == careful.defects()

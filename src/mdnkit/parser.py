@@ -287,9 +287,12 @@ def _walk(
                     # _Found(part=kid, kind=..., ...), built in C.
                     found.append(_new(_Found, (kid, kind, utf8, message, part, siblings, index)))
             else:
-                queue.extend(
-                    (kid, message) for kid in kids if kid.content_type.startswith(_CONTAINERS)
-                )
+                # A loop rather than a generator: no function object per
+                # multipart (_find over the corpus's roots that are not
+                # multipart/report: 594 against 614 us).
+                for kid in kids:
+                    if kid.content_type.startswith(_CONTAINERS):
+                        queue.append((kid, message))
         if found and first:
             return found[:1]
         if len(found) > limits.max_reports:
