@@ -1219,6 +1219,16 @@ def test_message_ref_of_the_attached_original_agrees_with_the_careful_path(value
     assert fast.defects() == slow.defects()
 
 
+@settings(max_examples=300, deadline=None)
+@given(_MSG_ID_TEXT)
+def test_message_ref_of_an_original_message_id_is_its_canonical_key(value: str) -> None:
+    from mdnkit import _ids
+    from mdnkit._defects import Problems
+
+    expected = MessageRef(_ids.canonical(value), RefSource.ORIGINAL_MESSAGE_ID) if value else None
+    assert parser._message_ref(value, None, None, {}, Problems()) == expected
+
+
 _PART_HEADS = st.sampled_from(
     [
         "",

@@ -1215,10 +1215,15 @@ def iter_children(
     ``-`` (Java mail), transport padding after a delimiter, a missing
     close-delimiter (the last part runs to the end; a defect), a missing
     final line break.
+
+    The delimiter lines are found at the call; a part's header block is
+    read when the iteration reaches it.  Not a generator: a caller that
+    stops early (the first text/plain of an alternative) would pay for
+    closing one (about 3 us per report).
     """
     reader = _indented_spans if indented else _strict_spans
     site, starts, ends = _spans(part, problems, limits, budget, reader)
-    yield from map(partial(_entity, site), starts, ends)
+    return map(partial(_entity, site), starts, ends)
 
 
 # _strict_spans or _indented_spans: (buf, boundary, start, end, limits) -> (starts, ends, closed).

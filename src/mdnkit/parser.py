@@ -565,7 +565,10 @@ def _message_ref(
     5. a DSN's Original-Envelope-Id (RFC 3464 §2.2.1), with no message id.
     """
     if isinstance(original_message_id, str) and original_message_id:
-        return _ref(_ids.canonical(original_message_id), RefSource.ORIGINAL_MESSAGE_ID)
+        # The usual "<left@right>" is its own canonical() key, as below.
+        plain = _PLAIN_MSG_ID.match(original_message_id)
+        key = plain[1] if plain is not None else _ids.canonical(original_message_id)
+        return _ref(key, RefSource.ORIGINAL_MESSAGE_ID)
     if isinstance(original, Headers):
         value = original.get("message-id")
         if value:
