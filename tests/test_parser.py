@@ -1274,7 +1274,7 @@ def test_plain_body_shortcuts_agree_with_decode_body_and_decode_text(
     root = _mime.read_message(raw, problems, limits)
     item = parser._find(root, problems, limits, _mime.Budget(limits), first=True)[0]
     for part in (item.part, item.siblings[0]):
-        plain = parser._plain_body(part)
+        plain = _mime.plain_body(part)
         assert (plain is None) == (part.encoding != "7bit")
         assert plain is None or plain == _mime.decode_body(part, Problems())
     # _human_text against decode_body and decode_text, as it read before.

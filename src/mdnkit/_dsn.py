@@ -56,11 +56,9 @@ from .model import (
     StatusCode,
     _diagnostic,
     _dsn_recipient,
-    _status_code,
 )
-from .statuscodes import _PLAIN as _PLAIN_STATUS
 from .statuscodes import _REGISTERED as _REGISTERED_STATUS
-from .statuscodes import parse_status
+from .statuscodes import read_status
 
 # RFC 3464 §2.2: fields that describe the message (each at most once).
 _PER_MESSAGE = frozenset(
@@ -537,11 +535,7 @@ def _status(value: str, name: str, problems: Problems, limits: Limits) -> Status
     registered = _REGISTERED_STATUS.get(value)
     if registered is not None:
         return registered
-    # Then parse_status's own first test, without the keyword call.
-    plain = _PLAIN_STATUS.match(value)
-    if plain is not None:
-        return _status_code(plain[1], plain[2] or None)
-    return parse_status(value, problems, field=name, limits=limits)
+    return read_status(value, name, problems, limits)
 
 
 def _action(value: str, name: str, problems: Problems, limits: Limits) -> DSNAction | str | None:

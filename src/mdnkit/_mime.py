@@ -285,15 +285,14 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     """
     if _FIELD_LINE.match(buf, start, end) is None:
         return _no_head(buf, start, end)
-    # The usual block ends within *short* bytes: too short to hold more
-    # fields than allowed and, with the usual limits, a longer field than
-    # allowed or to pass max_header_bytes, so none of the checks of
-    # _read_long_head can fail.  A match found in this window is the first
-    # empty line of the whole block (an earlier one would lie in it too).
-    # (No min(): in CPython 3.11 it parses keywords on every call.)
-    short = 3 * limits.max_header_fields
-    blank = _BLANK_LINE.search(buf, start, start + short if start + short < end else end)
-    if blank is None or short > limits.max_line_bytes or short > limits.max_header_bytes:
+    # The usual block ends within the _window of the limits, where none of
+    # the checks of _read_long_head can fail.  A match found there is the
+    # first empty line of the whole block (an earlier one would lie in it
+    # too).  (No min(): in CPython 3.11 it parses keywords on every call.)
+    window = _window(limits)
+    stop = start + window
+    blank = _BLANK_LINE.search(buf, start, stop if stop < end else end) if window else None
+    if blank is None:
         return _read_long_head(buf, start, end, limits)
     # _head_text, written out for the usual UTF-8 (or ASCII) block: one
     # call fewer for every part; legacy 8-bit text goes through it.
@@ -649,7 +648,11 @@ def decode_text(
     or ``zlib``, which a hostile charset parameter must not reach, and
     ``idna`` raises on any error handler but strict.
     """
-    name = (charset or "us-ascii").strip().strip('"').lower() or "us-ascii"
+    if charset is None or charset in _UTF8_READ:
+        # No label, or a usual one as written: read as below, without
+        # normalising it first.
+        return data.decode("utf-8", "replace")
+    name = charset.strip().strip('"').lower() or "us-ascii"
     if name in _UTF8_READ:
         # The usual labels, read as UTF-8 as below, without a codec lookup.
         return data.decode("utf-8", "replace")
@@ -669,6 +672,18 @@ def decode_text(
         return data.decode(info.name, "replace")
     except (UnicodeError, ValueError, LookupError):
         return data.decode("utf-8", "replace")
+
+
+def plain_body(part: Part) -> bytes | None:
+    """The body of *part* when it has no Content-Transfer-Encoding field, else None.
+
+    Such a body is 7bit (RFC 2045 §6.1): nothing to undo.  The usual case
+    of :func:`decode_body`, without its ``encoding`` property and keyword
+    call, for the parser's report and human-readable parts.
+    """
+    if _has_transfer_encoding(part.head):
+        return None
+    return part.buf[part.body_start : part.end]
 
 
 def decode_body(part: Part, problems: Problems, *, max_bytes: int | None = None) -> bytes:
@@ -756,8 +771,10 @@ _Site = tuple[bytes, int, Problems, Limits, str, int]
 def _window(limits: Limits) -> int:
     """How many bytes a header block may take and need no check against *limits*.
 
-    The short window of :func:`_read_head`, or 0 when the limits are
-    so tight that even a block that short must be checked.
+    A block that ends within ``3 * max_header_fields`` bytes is too short
+    to hold more fields than allowed and, with the usual limits, a longer
+    field than allowed or to pass ``max_header_bytes``; 0 when the limits
+    are so tight that even a block that short must be checked.
     """
     short = 3 * limits.max_header_fields
     return 0 if short > limits.max_line_bytes or short > limits.max_header_bytes else short
@@ -852,7 +869,7 @@ def read_message(
     """
     # The usual message: LF line ends, and a header field on the first line
     # (so no byte order mark, "From " line, blank line or delimiter line).
-    # make_part and _typed written out, and the first line looked at by
+    # make_part written out, and the first line looked at by
     # _read_head alone (a first line that is no field reads as no header
     # block, which sends the message to _read_unusual): 0.7 us less per
     # message than a match of a first-field pattern before a make_part
@@ -865,7 +882,7 @@ def read_message(
     ):
         root = _read_entity((buf, 0, problems, limits, "text/plain", 0), 0, len(buf))
         if root.head:
-            return root if root.explicit_type else _multipart_by_body(root, problems) or root
+            return _typed(root, problems)
     return _read_unusual(buf, problems, limits, content_type)
 
 

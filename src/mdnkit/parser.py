@@ -31,7 +31,17 @@ from ._grammar import _PLAIN_MSG_ID, Field, parse_disposition, parse_msg_id, rea
 from ._mdn import mdn_values
 from .errors import ParseError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import DSN, MDN, Headers, MessageRef, RefSource, _dsn, _mdn, _ReportValues
+from .model import (
+    DSN,
+    MDN,
+    REPORT_VALUES,
+    Headers,
+    MessageRef,
+    RefSource,
+    _dsn,
+    _mdn,
+    _ReportValues,
+)
 from .model import _message_ref as _ref
 
 __all__ = ["parse", "parse_all", "parse_disposition"]
@@ -56,10 +66,10 @@ _ORIGINAL_TYPES = frozenset(
 )
 # Not a registered type, but MailSite and others send it for the third part.
 _BOGUS_ORIGINAL = "message/rfc822-headers"
-# Charset labels that _mime.decode_text reads as UTF-8, written as it expects them.
-_UTF8_CHARSETS = _mime._UTF8_READ
 _ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multipart/mixed"))
 _ANGLE_ID = re.compile(r"<[^<>]*>")
+# Where the returned original's headers sit in the tuple of _report_values.
+_ORIGINAL_HEADERS = REPORT_VALUES.index("original_headers")
 # The report message's own fields that a report carries (RFC 5322 §3.6),
 # found in one scan of its header block.
 _REPORT_HEADERS = _mime.field_pattern(
@@ -186,14 +196,27 @@ def _find(
         kids = _mime.children(root, problems, limits, budget)
         reports = _report_children(root, kids, problems)
         if reports:
-            index, kid = reports[0]
-            kind, utf8 = _REPORT_TYPES[kid.content_type]
-            # _Found(part=kid, kind=..., ...), built in C.
-            return [_new(_Found, (kid, kind, utf8, root, root, tuple(kids), index))]
+            return _found(reports[:1], root, root, kids)
         # None there: the walk goes on with the root's containers.
         queue = [(kid, root) for kid in kids if kid.content_type.startswith(_CONTAINERS)]
         return _walk(queue, problems, limits, budget, first)
     return _walk([(root, root)], problems, limits, budget, first)
+
+
+def _found(
+    reports: list[tuple[int, _mime.Part]],
+    message: _mime.Part,
+    container: _mime.Part,
+    kids: list[_mime.Part],
+) -> list[_Found]:
+    """The report parts *reports* (index, part) among *kids*, the parts of *container*."""
+    siblings = tuple(kids)
+    found = []
+    for index, kid in reports:
+        kind, utf8 = _REPORT_TYPES[kid.content_type]
+        # _Found(part=kid, kind=..., ...), built in C.
+        found.append(_new(_Found, (kid, kind, utf8, message, container, siblings, index)))
+    return found
 
 
 def _bare_report(part: _mime.Part) -> _Found:
@@ -281,11 +304,7 @@ def _walk(
             kids = _mime.children(part, problems, limits, budget)
             reports = _report_children(part, kids, problems)
             if reports:
-                siblings = tuple(kids)
-                for index, kid in reports:
-                    kind, utf8 = _REPORT_TYPES[kid.content_type]
-                    # _Found(part=kid, kind=..., ...), built in C.
-                    found.append(_new(_Found, (kid, kind, utf8, message, part, siblings, index)))
+                found += _found(reports, message, part, kids)
             else:
                 # A loop rather than a generator: no function object per
                 # multipart (_find over the corpus's roots that are not
@@ -311,7 +330,7 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
     text = _report_text(item, problems, limits)
     own = _mime.find_fields(item.message, _REPORT_HEADERS)
     common = _report_values(item, own, problems, limits, budget)
-    original = common[5]  # the returned original's headers (model.REPORT_VALUES order)
+    original = common[_ORIGINAL_HEADERS]
     if item.kind == "mdn":
         # The part's own non-MIME fields: MDN fields written without the
         # blank line before them (Direct Project agents) land there.
@@ -343,7 +362,7 @@ def _report_text(item: _Found, problems: Problems, limits: Limits) -> str:
     bytes that are not UTF-8 become U+FFFD, with a defect.
     """
     part = item.part
-    raw = _plain_body(part)
+    raw = _mime.plain_body(part)
     if raw is None or len(raw) > limits.max_report_bytes:
         raw = _mime.decode_body(part, problems, max_bytes=limits.max_report_bytes)
         if len(raw) > limits.max_report_bytes:
@@ -506,25 +525,10 @@ def _human_text(
             f"The human-readable part is larger than {limits.max_report_bytes} bytes; not read.",
         )
         return None
-    raw = _plain_body(node)
-    charset = node.params.get("charset")
-    if raw is not None and (charset is None or charset in _UTF8_CHARSETS):
-        # The usual 7bit us-ascii or UTF-8 text: what decode_text does for
-        # these labels, without its calls (timeit: 0.6 against 1.8 us).
-        return raw.decode("utf-8", "replace")
-    raw = _mime.decode_body(node, problems)
-    return _mime.decode_text(raw, charset, problems, field="Content-Type")
-
-
-def _plain_body(part: _mime.Part) -> bytes | None:
-    """The body of *part* when it has no Content-Transfer-Encoding (nothing to undo), else None.
-
-    :func:`_mime.decode_body` for the usual 7bit part, without its two
-    Python-level calls (the ``encoding`` property, the keyword call).
-    """
-    if _mime._has_transfer_encoding(part.head):
-        return None
-    return part.buf[part.body_start : part.end]
+    raw = _mime.plain_body(node)
+    if raw is None:
+        raw = _mime.decode_body(node, problems)
+    return _mime.decode_text(raw, node.params.get("charset"), problems, field="Content-Type")
 
 
 def _original_headers(item: _Found, problems: Problems, limits: Limits) -> Headers | None:

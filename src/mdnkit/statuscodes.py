@@ -281,10 +281,7 @@ _WELL_FORMED = re.compile(r"[245]\.(?:0|[1-9][0-9]{0,2})\.(?:0|[1-9][0-9]{0,2})"
 # careful path reads it, with one match where strip_comments() steps
 # through the comment (timeit, a Status field with a comment: 2.3 us
 # against 7.2 us).
-_PLAIN = re.compile(
-    r"([245]\.(?:0|[1-9][0-9]{0,2})\.(?:0|[1-9][0-9]{0,2}))"
-    r"(?:[ \t]*+\(([^()\\]*+)\))?+[ \t]*+\Z"
-)
+_PLAIN = re.compile(f"({_WELL_FORMED.pattern})" + r"(?:[ \t]*+\(([^()\\]*+)\))?+[ \t]*+\Z")
 
 
 # Every registered code of each class, as the Status field of a DSN writes
@@ -364,6 +361,11 @@ def parse_status(
 
     None only for an empty value.
     """
+    return read_status(value, field, problems, limits)
+
+
+def read_status(value: str, field: str, problems: Problems, limits: Limits) -> StatusCode | None:
+    """:func:`parse_status` with positional arguments, for the DSN reader."""
     plain = _PLAIN.match(value)
     if plain is not None:
         # An empty comment, "()", is no comment, as below.
