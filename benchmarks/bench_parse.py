@@ -7,8 +7,9 @@
 ``email.message_from_bytes`` (compat32, then policy.default), a walk to
 the report part, and reading its fields.  Both sides run in one process on
 the same inputs, taking turns run by run (so that a change in the machine's
-speed while the script runs touches both alike); each figure is the best
-of several runs, in CPU time of
+speed while the script runs touches both alike, and what one side left
+for the garbage collector is collected before the other runs); each figure
+is the best of several runs, in CPU time of
 this process (``time.process_time``: other processes on a busy machine do
 not count) and in wall-clock time (``time.perf_counter``).  Ratios are
 taken on CPU time.
@@ -17,7 +18,8 @@ Sections:
 1. reports: the project's own fixtures plus generated reports of realistic size;
 2. a receipt that returns a 20 MB original;
 3. non-reports (ordinary mail with attachments);
-4. linearity: doubling header length, parts, recipients, nesting depth.
+4. linearity: doubling header length, parts, recipients, nesting depth
+   (with the garbage collector running, and paused).
 """
 
 from __future__ import annotations
