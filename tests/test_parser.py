@@ -1393,7 +1393,7 @@ _HEAD_LINE = st.builds(
     "{}{}:{}".format,
     st.sampled_from(_HEAD_NAMES),
     st.sampled_from(["", " ", "\t"]),
-    st.text(st.characters(exclude_characters="\r\n"), max_size=20),
+    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=20),
 )
 _HEAD = st.lists(_HEAD_LINE, min_size=0, max_size=3).map("\n".join)
 
