@@ -1367,3 +1367,89 @@ def test_the_usual_from_and_subject_read_as_the_careful_path(name: str, value: s
     else:
         assert subject == (parser._decode_subject(found, careful) if found is not None else None)
     assert problems.defects() == careful.defects()
+
+
+# ---------------------------------------------------------------------------
+# Report building: the header blocks _content_only says hold no field to read
+
+_HEAD_NAMES = [
+    "Content-Type",
+    "content-type",
+    "CONTENT-TRANSFER-ENCODING",
+    "Content-ID",
+    "Content-",
+    "Date",
+    "DATE",
+    "Message-ID",
+    "meſſage-id",  # U+017F: an "s" to a case-insensitive pattern
+    "From",
+    "Subject",
+    "In-Reply-To",
+    "References",
+    "Reporting-UA",
+    "X-Mailer",
+]
+_HEAD_LINE = st.builds(
+    "{}{}:{}".format,
+    st.sampled_from(_HEAD_NAMES),
+    st.sampled_from(["", " ", "\t"]),
+    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=20),
+)
+_HEAD = st.lists(_HEAD_LINE, min_size=0, max_size=3).map("\n".join)
+
+
+@given(_HEAD)
+def test_a_content_only_head_holds_no_field_to_read(head: str) -> None:
+    limits = Limits()
+    root = _mime.read_message((head + "\n\nbody\n").encode(), Problems(), limits)
+    if parser._content_only(root.head):
+        assert _mime.find_fields(root, parser._REPORT_HEADERS) == {}
+        fields = root.fields(Problems(), limits)
+        assert [f.name for f in fields if not f.name.lower().startswith("content-")] == []
+
+
+@given(
+    st.sampled_from(["Content-Type", "content-type", "CONTENT-TYPE", "Content-type"]),
+    st.sampled_from(["", " ", "\t"]),
+    st.lists(
+        _HEAD_LINE.filter(lambda line: not line.lower().startswith("content-type")), max_size=2
+    ),
+)
+def test_report_values_with_a_content_only_container_read_as_the_careful_path(
+    name: str, space: str, more: list[str]
+) -> None:
+    # A multipart/report inside a multipart/signed (AS2): its header block
+    # is searched for the report's own fields unless _content_only says
+    # there are none.
+    head = "\n".join(
+        [
+            f"{name}{space}: multipart/report; report-type=disposition-notification; boundary=RB",
+            *more,
+        ]
+    )
+    text = (
+        "Message-ID: <outer@example.org>\n"
+        'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary=SB\n'
+        f"\n--SB\n{head}\n\n--RB\n"
+        "Content-Type: message/disposition-notification\n\n" + MDN_BODY + "\n--RB--\n"
+        "\n--SB\nContent-Type: application/pkcs7-signature\n\nsig\n--SB--\n"
+    )
+    limits = Limits()
+
+    def values(careful: bool) -> object:
+        root = _mime.read_message(text.encode(), Problems(), limits)
+        item = parser._find(root, Problems(), limits, _mime.Budget(limits), True)[0]
+        assert item.container is not None
+        assert item.container is not item.message
+        own = _mime.find_fields(item.message, parser._REPORT_HEADERS)
+        problems = Problems()
+        saved = parser._content_only
+        if careful:
+            parser._content_only = lambda head: False  # type: ignore[assignment]
+        try:
+            found = parser._report_values(item, own, problems, limits, _mime.Budget(limits))
+        finally:
+            parser._content_only = saved
+        return found, problems.defects()
+
+    assert values(False) == values(True)

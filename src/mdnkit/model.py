@@ -449,21 +449,24 @@ def _jsonable(value: object) -> Any:
 
 
 def _unfrozen_twin(cls: type) -> Any:
-    """A class of *cls*'s layout (same bases, same slots) whose slots take plain assignment.
+    """A subclass of *cls* adding no slot, whose slots take plain assignment.
 
     Plain assignment costs a fraction of a call to a slot's setter (timeit,
     a DSNRecipient, ten fields: 1.3 us against 2.5 us); the finished
     instance then becomes a *cls* by ``__class__`` assignment, which Python
-    allows between classes of the same layout.
+    allows between classes of the same layout.  A subclass that adds
+    nothing has *cls*'s layout by construction, and Python sees that
+    without comparing the two classes' slots (timeit, an AddressField:
+    0.33 us against 0.40 us for a sibling class with the same slots).
     """
     return type(
         f"_Unfrozen{cls.__name__}",
-        cls.__bases__,
+        (cls,),
         {
-            "__slots__": vars(cls)["__slots__"],
-            # What a frozen dataclass base (Report) would bring: its
-            # keyword __init__, and the __setattr__/__delattr__ that refuse
-            # assignment (either one alone makes every assignment a call).
+            "__slots__": (),
+            # Undo what the frozen dataclass brings: its keyword __init__,
+            # and the __setattr__/__delattr__ that refuse assignment
+            # (either one alone makes every assignment a call).
             "__init__": object.__init__,
             "__setattr__": object.__setattr__,
             "__delattr__": object.__delattr__,

@@ -81,6 +81,14 @@ _CONTENT_FIELD = re.compile(r"[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[!-9;-~]*[ \t]*:")
 # one with non-ASCII text too (_PLAIN_MSG_ID, tried first, takes printable
 # ASCII only).
 _PLAIN_ID = re.compile(r"\s*<([^<>()\s\"@]+@[^<>()\s\"@]+)>\s*\Z")
+# The sources of a MessageRef, read once: a member read from its enum
+# class goes through the class's metaclass (timeit: 0.20 us against
+# 0.01 us for a module global).
+_BY_ORIGINAL_MESSAGE_ID = RefSource.ORIGINAL_MESSAGE_ID
+_BY_ATTACHED_ORIGINAL = RefSource.ATTACHED_ORIGINAL
+_BY_IN_REPLY_TO = RefSource.IN_REPLY_TO
+_BY_REFERENCES = RefSource.REFERENCES
+_BY_ENVELOPE_ID = RefSource.ENVELOPE_ID
 
 
 class _Found(NamedTuple):
@@ -334,19 +342,15 @@ def _build(item: _Found, problems: Problems, limits: Limits, budget: _mime.Budge
     if item.kind == "mdn":
         # The part's own non-MIME fields: MDN fields written without the
         # blank line before them (Direct Project agents) land there.
-        head = item.part.head
-        if not head or (
-            "\n" not in head and (head.startswith("Content-Type:") or _CONTENT_FIELD.match(head))
-        ):
-            # The usual one-line "Content-Type: ..." block: no field to read.
-            header_fields = []
+        if _content_only(item.part.head):
+            values = mdn_values(text, problems, limits)
         else:
             header_fields = _fields(
                 f
                 for f in item.part.fields(problems, limits)
                 if not f.name.lower().startswith("content-")
             )
-        values = mdn_values(text, problems, limits, header_fields=header_fields)
+            values = mdn_values(text, problems, limits, header_fields=header_fields)
         ref = _message_ref(values["original_message_id"], None, original, own, problems)
         return _mdn(values, common, ref, problems.defects())
     values = dsn_values(text, problems, limits, utf8=item.utf8)
@@ -400,7 +404,12 @@ def _report_values(
     # sometimes carries its own Message-ID (Delta Chat).
     found = own
     container = item.container
-    if container is not None and container is not item.message and len(own) < 6:
+    if (
+        container is not None
+        and container is not item.message
+        and len(own) < 6
+        and not _content_only(container.head)
+    ):
         found = {**_mime.find_fields(container, _REPORT_HEADERS), **own}
     message_id = found.get("message-id")
     date = found.get("date")
@@ -569,10 +578,9 @@ def _message_ref(
     5. a DSN's Original-Envelope-Id (RFC 3464 §2.2.1), with no message id.
     """
     if isinstance(original_message_id, str) and original_message_id:
-        # The usual "<left@right>" is its own canonical() key, as below.
-        plain = _PLAIN_MSG_ID.match(original_message_id)
-        key = plain[1] if plain is not None else _ids.canonical(original_message_id)
-        return _ref(key, RefSource.ORIGINAL_MESSAGE_ID)
+        # The MDN reader gave it without its angle brackets: canonical()
+        # only drops white space (no "<left@right>" shortcut to try).
+        return _ref(_ids.canonical(original_message_id), _BY_ORIGINAL_MESSAGE_ID)
     if isinstance(original, Headers):
         value = original.get("message-id")
         if value:
@@ -580,25 +588,25 @@ def _message_ref(
             if plain is not None:
                 # The usual "<left@right>": no white space or bracket in the
                 # id, which is thus its own canonical() key.
-                return _ref(plain[1], RefSource.ATTACHED_ORIGINAL)
+                return _ref(plain[1], _BY_ATTACHED_ORIGINAL)
             found = _msg_id(value, problems, "Message-ID")
             if found:
-                return _ref(_ids.canonical(found), RefSource.ATTACHED_ORIGINAL)
+                return _ref(_ids.canonical(found), _BY_ATTACHED_ORIGINAL)
     in_reply_to = own.get("in-reply-to")
     if in_reply_to:
         ids = _ANGLE_ID.findall(in_reply_to)
         found = _msg_id(ids[0] if ids else in_reply_to, problems, "In-Reply-To")
         if found:
-            return _ref(_ids.canonical(found), RefSource.IN_REPLY_TO)
+            return _ref(_ids.canonical(found), _BY_IN_REPLY_TO)
     references = own.get("references")
     if references:
         ids = _ANGLE_ID.findall(references)
         last = ids[-1] if ids else (references.split() or [""])[-1]
         found = _msg_id(last, problems, "References") if last else None
         if found:
-            return _ref(_ids.canonical(found), RefSource.REFERENCES)
+            return _ref(_ids.canonical(found), _BY_REFERENCES)
     if isinstance(envelope_id, str) and envelope_id:
-        return _ref(None, RefSource.ENVELOPE_ID, envelope_id)
+        return _ref(None, _BY_ENVELOPE_ID, envelope_id)
     return None
 
 
@@ -614,3 +622,17 @@ def _msg_id(value: str, problems: Problems, field: str) -> str | None:
 
 def _fields(fields: Iterable[_mime.HeaderField]) -> list[Field]:
     return [Field(f.name, f.value, f.line) for f in fields]
+
+
+def _content_only(head: str) -> bool:
+    """True when the header block *head* is empty or one Content-* field (RFC 2045 §9).
+
+    The usual head of a report part, or of a multipart/report inside a
+    multipart/signed (AS2), is one ``Content-Type: ...`` line: it holds no
+    MDN field and none of the report message's own fields, so neither is
+    looked for (a find_fields over it: about 2 us).
+    """
+    return not head or (
+        "\n" not in head
+        and (head.startswith("Content-Type:") or _CONTENT_FIELD.match(head) is not None)
+    )
