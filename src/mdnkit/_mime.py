@@ -302,6 +302,10 @@ def _read_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, i
     stop = start + window
     blank = _BLANK_LINE.search(buf, start, stop if stop < end else end) if window else None
     if blank is None:
+        if window and stop >= end:
+            # The whole part, searched: a block that ends where the part
+            # does (the returned headers of a text/rfc822-headers part).
+            return _whole_head(buf, start, end, limits)
         return _read_long_head(buf, start, end, limits)
     # _head_text, written out for the usual UTF-8 (or ASCII) block: one
     # call fewer for every part; legacy 8-bit text goes through it.
@@ -328,14 +332,19 @@ def _read_long_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[s
     if blank is None:
         if stop < end:
             raise _limit(f"a header block longer than {max_bytes} bytes")
-        block, body_start = buf[start:end], end
-    else:
-        if blank.start() - start > max_bytes:
-            raise _limit(f"a header block longer than {max_bytes} bytes")
-        block, body_start = buf[start : blank.start()], blank.end()
-    head = _head_text(block)
+        return _whole_head(buf, start, end, limits)
+    if blank.start() - start > max_bytes:
+        raise _limit(f"a header block longer than {max_bytes} bytes")
+    head = _head_text(buf[start : blank.start()])
     _check_head(head, limits)
-    return head, body_start
+    return head, blank.end()
+
+
+def _whole_head(buf: bytes, start: int, end: int, limits: Limits) -> tuple[str, int]:
+    """The header block of a part with no empty line: all of it, checked; no body."""
+    head = _head_text(buf[start:end])
+    _check_head(head, limits)
+    return head, end
 
 
 def _head_text(block: bytes) -> str:
