@@ -195,7 +195,9 @@ def _find(
     report part is not searched further: its other parts are the human
     text and the returned original, and a report inside a returned
     original is someone else's.  Message parts are opened only when the
-    walk reaches them (a forwarded report).
+    walk reaches them (a forwarded report).  The first report of the
+    usual message, where the walk would find it first, is read without
+    the walk.
     """
     media = root.content_type
     if media in _REPORT_TYPES:
@@ -203,8 +205,9 @@ def _find(
     if not first or media not in _FIRST_ROOTS:
         return _walk([(root, root)], problems, limits, budget, first)
     # The first report of the usual message, a multipart/report at the top
-    # or the first part of a top-level multipart/signed (AS2, RFC 4130
-    # §7.4.2), is the first the walk would find: read here, with no queue.
+    # or the first part of a top-level multipart/signed (RFC 1847 §2.1; AS2
+    # signs its MDNs so), is the first the walk would find: read here, with
+    # no queue (AS2 MDNs: 43 against 49 us for _find).
     kids = _mime.children(root, problems, limits, budget)
     part, queue = root, []
     if (
@@ -221,7 +224,7 @@ def _find(
         kids = _mime.children(part, problems, limits, budget)
     # The usual report part, the second, named as report-type says, after
     # a first part that is none: _report_children would find it and record
-    # nothing (with _found: 3 us, against 1 here).
+    # nothing (with _found: 3.6 us, against 1.5 here).
     if (
         part.content_type == "multipart/report"
         and len(kids) >= 2
