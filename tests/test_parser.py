@@ -1453,3 +1453,99 @@ def test_report_values_with_a_content_only_container_read_as_the_careful_path(
         return found, problems.defects()
 
     assert values(False) == values(True)
+
+
+# The first report of a top-level multipart/report or multipart/signed (AS2),
+# read by _find without the walk: as the walk finds it
+
+FIRST_PARTS = [
+    *FIND_PARTS,
+    "Content-Type: message/global-delivery-status\n\nReporting-MTA: dns; a.example\n\n"
+    "Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: 5.0.0",
+    "Content-Type: message/global-disposition-notification\n\n" + MDN_BODY,
+    "Content-Type: application/pkcs7-signature\n\nMIIB",
+    "Content-Type: text/rfc822-headers\n\nMessage-ID: <a@example.com>",
+]
+FIRST_REPORT_TYPES = [
+    "",
+    "; report-type=disposition-notification",
+    "; report-type=delivery-status",
+    "; report-type=global-delivery-status",
+    "; report-type=global-disposition-notification",
+    '; report-type="Delivery-Status "',
+    "; report-type=other",
+]
+
+
+@st.composite
+def first_multipart(draw: st.DrawFn, boundary: str, media: str) -> str:
+    """A multipart *media* body: often the usual report (human text, then the
+    report part named by report-type), and all around it."""
+    parts = draw(st.lists(st.sampled_from(FIRST_PARTS), max_size=4))
+    report_type = draw(st.sampled_from(FIRST_REPORT_TYPES))
+    if draw(st.booleans()):
+        human = draw(st.sampled_from([FIRST_PARTS[0], FIRST_PARTS[3], FIRST_PARTS[8]]))
+        kind = draw(st.sampled_from([1, 2, 6, 7]))
+        parts = [human, FIRST_PARTS[kind], *parts[:2]]
+        name = FIRST_PARTS[kind].split("\n")[0].removeprefix("Content-Type: message/")
+        report_type = "; report-type=" + draw(
+            st.sampled_from([name, name.removeprefix("global-"), name, "Delivery-Status"])
+        )
+    text = f'Content-Type: {media}{report_type}; boundary="{boundary}"\n\n'
+    return text + "".join(f"--{boundary}\n{part}\n" for part in parts) + f"--{boundary}--"
+
+
+@given(
+    st.sampled_from(
+        ["multipart/report", "multipart/signed", "multipart/signed", "multipart/mixed"]
+    ),
+    first_multipart("RB", "multipart/report"),
+    st.lists(st.sampled_from(FIRST_PARTS[8:] + FIRST_PARTS), max_size=2),
+    st.booleans(),
+    st.integers(min_value=0, max_value=6),
+    st.data(),
+)
+def test_the_first_report_is_found_as_the_walk_finds_it(
+    outer: str,
+    inner: str,
+    others: list[str],
+    nested: bool,
+    max_parts: int,
+    data: st.DataObject,
+) -> None:
+    # A top-level multipart/report; or one that is the first part of an
+    # outer multipart (AS2 when that is multipart/signed), before others.
+    if nested:
+        inner = inner.replace("RB", "IR")
+        text = f'Content-Type: {outer}; boundary="RB"\n\n'
+        text += "".join(f"--RB\n{part}\n" for part in [inner, *others]) + "--RB--\n"
+    else:
+        text = data.draw(first_multipart("RB", outer)) + "\n"
+    message = ("From: a@example.com\n" + text).encode()
+
+    def find(walk: bool, limits: Limits) -> object:
+        problems, budget = Problems(), _mime.Budget(limits)
+        root = _mime.read_message(message, Problems(), limits)
+        try:
+            if walk:
+                found = parser._walk([(root, root)], problems, limits, budget, True)
+            else:
+                found = parser._find(root, problems, limits, budget, True)
+        except ParseError as exc:
+            return exc.code, exc.message
+        return found, problems.defects(), budget.parts
+
+    for limits in (Limits(), Limits(max_parts=max_parts)):
+        assert find(False, limits) == find(True, limits)
+
+
+def test_the_first_report_of_an_as2_mdn_is_read_without_the_walk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_walk(*args: object) -> None:
+        raise AssertionError("walked")
+
+    monkeypatch.setattr(parser, "_walk", no_walk)
+    found = mdnkit.parse((FIXTURES / "mdn_as2_signed.eml").read_bytes())
+    assert isinstance(found, MDN)
+    assert found.defects == ()

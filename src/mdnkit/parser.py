@@ -66,6 +66,16 @@ _ORIGINAL_TYPES = frozenset(
 )
 # Not a registered type, but MailSite and others send it for the third part.
 _BOGUS_ORIGINAL = "message/rfc822-headers"
+# The top-level types whose first report _find reads without the walk.
+_FIRST_ROOTS = frozenset(("multipart/report", "multipart/signed"))
+# (report part type, report-type parameter as written) of the usual report,
+# whose report-type names the part exactly (RFC 6522 §3; RFC 6533 §4.4: a
+# global part under the report-type of its plain form) -> _REPORT_TYPES.
+_USUAL_REPORTS = {
+    (media, report_type): kind
+    for media, kind in _REPORT_TYPES.items()
+    for report_type in (media[8:], media[8:].removeprefix("global-"))
+}
 _ALTERNATIVES = frozenset(("multipart/alternative", "multipart/related", "multipart/mixed"))
 _ANGLE_ID = re.compile(r"<[^<>]*>")
 # Where the returned original's headers sit in the tuple of _report_values.
@@ -193,22 +203,49 @@ def _find(
     report part is not searched further: its other parts are the human
     text and the returned original, and a report inside a returned
     original is someone else's.  Message parts are opened only when the
-    walk reaches them (a forwarded report).
+    walk reaches them (a forwarded report).  The first report of the
+    usual message, where the walk would find it first, is read without
+    the walk.
     """
-    if root.content_type in _REPORT_TYPES:
+    media = root.content_type
+    if media in _REPORT_TYPES:
         return [_bare_report(root)]
-    if first and root.content_type == "multipart/report":
-        # The usual report, its report part among the root's own parts, is
-        # the first the walk would find and return: read here, with no
-        # queue (1.7 us less per report, 4% of _find).
-        kids = _mime.children(root, problems, limits, budget)
-        reports = _report_children(root, kids, problems)
-        if reports:
-            return _found(reports[:1], root, root, kids)
-        # None there: the walk goes on with the root's containers.
-        queue = [(kid, root) for kid in kids if kid.content_type.startswith(_CONTAINERS)]
-        return _walk(queue, problems, limits, budget, first)
-    return _walk([(root, root)], problems, limits, budget, first)
+    if not first or media not in _FIRST_ROOTS:
+        return _walk([(root, root)], problems, limits, budget, first)
+    # The first report of the usual message, a multipart/report at the top
+    # or the first part of a top-level multipart/signed (RFC 1847 §2.1; AS2
+    # signs its MDNs so), is the first the walk would find: read here, with
+    # no queue (AS2 MDNs: 43 against 49 us for _find).
+    kids = _mime.children(root, problems, limits, budget)
+    part, queue = root, []
+    if (
+        media == "multipart/signed"
+        and len(kids) == 2
+        and kids[0].content_type == "multipart/report"
+        and kids[1].content_type not in _REPORT_TYPES
+    ):
+        # No report among the signed parts: the walk would queue the
+        # multipart/report, then the signature if that were a container.
+        part = kids[0]
+        if kids[1].content_type.startswith(_CONTAINERS):
+            queue.append((kids[1], root))
+        kids = _mime.children(part, problems, limits, budget)
+    # The usual report part, the second, named as report-type says, after
+    # a first part that is none: _report_children would find it and record
+    # nothing (with _found: 3.6 us, against 1.5 here).
+    if (
+        part.content_type == "multipart/report"
+        and len(kids) >= 2
+        and (kind := _USUAL_REPORTS.get((kids[1].content_type, part.params.get("report-type", ""))))
+        and kids[0].content_type not in _REPORT_TYPES
+    ):
+        return [_new(_Found, (kids[1], kind[0], kind[1], root, part, tuple(kids), 1))]
+    reports = _report_children(part, kids, problems)
+    if reports:
+        return _found(reports[:1], root, part, kids)
+    # None there: the walk goes on with the containers queued so far.
+    queue += [(kid, root) for kid in kids if kid.content_type.startswith(_CONTAINERS)]
+    return _walk(queue, problems, limits, budget, first)
 
 
 def _found(
