@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
 
 from ._defects import Problems
 from ._grammar import (
+    _NO_FIELDS,
     FieldGroup,
     _shown,
     field_headers,
@@ -381,11 +383,20 @@ def _envelope_id(value: str, name: str, problems: Problems, limits: Limits) -> s
 
 
 def _recipient(group: FieldGroup, problems: Problems, limits: Limits) -> DSNRecipient:
+    fields, names = group
     # One dict of attributes, keyed as DSNRecipient's: an attribute present
     # (even None, for a value that did not read) means the field was seen.
     values: dict[str, Any] = {}
+    plan = _USUAL_RECIPIENTS.get(tuple(names))
+    if plan is not None:
+        # A usual group: each field's reader known by its place, no field
+        # twice, no extension field, every MUST field there and no
+        # Will-Retry-Until: nothing for the loop below to look up or check.
+        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905
+            values[attr] = read(value, name, problems, limits)
+        return _dsn_recipient(values, _NO_FIELDS)
     extensions: list[tuple[str, str]] = []
-    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
+    for (name, value, line), key in zip(fields, names):  # noqa: B905 (strict= costs a keyword call)
         reader = _RECIPIENT_READERS.get(key)
         if reader is None:
             if key in _PER_MESSAGE:
@@ -579,3 +590,50 @@ _RECIPIENT_READERS: dict[str, tuple[str, _Reader]] = {
     "will-retry-until": ("will_retry_until", read_date),  # §2.3.9
 }
 _MUST = frozenset(("final_recipient", "action", "status"))
+
+
+def _orders(*orders: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Each of *orders*, and each of them with some of its optional fields left out.
+
+    The fields RFC 3464 §2.3 requires of a recipient (Final-Recipient,
+    Action, Status) are never left out.
+    """
+    found: list[tuple[str, ...]] = []
+    for order in orders:
+        optional = [name for name in order if name not in ("final-recipient", "action", "status")]
+        for kept in itertools.product((False, True), repeat=len(optional)):
+            dropped = {name for name, keep in zip(optional, kept, strict=True) if not keep}
+            found.append(tuple(name for name in order if name not in dropped))
+    return found
+
+
+# The orders in which MTAs write a recipient group (all the fields of
+# RFC 3464 §2.3 but Will-Retry-Until, whose action needs a check), each
+# with the reader of each field by its place: RFC 3464's own order, which
+# Sendmail follows; Postfix's (Final-Recipient first); Exim's (Action
+# first).  A group in one of them is read with no lookup per field.
+_USUAL_RECIPIENTS: dict[tuple[str, ...], tuple[tuple[str, _Reader], ...]] = {
+    order: tuple(_RECIPIENT_READERS[name] for name in order)
+    for order in _orders(
+        (
+            "original-recipient",
+            "final-recipient",
+            "action",
+            "status",
+            "remote-mta",
+            "diagnostic-code",
+            "last-attempt-date",
+            "final-log-id",
+        ),
+        (
+            "final-recipient",
+            "original-recipient",
+            "action",
+            "status",
+            "remote-mta",
+            "diagnostic-code",
+            "last-attempt-date",
+        ),
+        ("action", "final-recipient", "status", "remote-mta", "diagnostic-code"),
+    )
+}
