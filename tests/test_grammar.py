@@ -1119,3 +1119,18 @@ def test_folded_fields_read_back(groups: list[list[tuple[str, str]]]) -> None:
     problems = Problems()
     assert read_fields("\r\n".join(lines), problems, DEFAULT_LIMITS) == expected
     assert not problems
+
+
+def test_usual_plans_leave_out_optional_fields_only() -> None:
+    from mdnkit._grammar import usual_plans
+
+    def read_a(value: str, name: str, problems: Problems, limits: Limits) -> str:
+        return value
+
+    plans = usual_plans({"a": ("attr_a", read_a)}, ("a",), ("x-b", "a", "c"))
+    assert plans == {
+        ("a",): (("attr_a", read_a),),
+        ("a", "c"): (("attr_a", read_a), ("c", None)),
+        ("x-b", "a"): (("x-b", None), ("attr_a", read_a)),
+        ("x-b", "a", "c"): (("x-b", None), ("attr_a", read_a), ("c", None)),
+    }

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +47,7 @@ from ._grammar import (
     read_date,
     read_groups,
     strip_comments,
+    usual_plans,
 )
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Limits
@@ -322,10 +322,21 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 
 
 def _per_message_values(group: FieldGroup, problems: Problems, limits: Limits) -> dict[str, Any]:
+    fields, names = group
     values = _NO_PER_MESSAGE_VALUES.copy()
     extensions: list[tuple[str, str]] = []
+    plan = _USUAL_PER_MESSAGE.get(tuple(names))
+    if plan is not None:
+        # A usual group (see usual_plans): Reporting-MTA there, no field twice.
+        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905
+            if read is None:
+                extensions.append((name, value))
+            else:
+                values[attr] = read(value, name, problems, limits)
+        values["extension_fields"] = field_headers(extensions)
+        return values
     seen: set[str] = set()
-    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
+    for (name, value, line), key in zip(fields, names):  # noqa: B905 (strict= costs a keyword call)
         reader = _PER_MESSAGE_READERS.get(key)
         if reader is None:
             extensions.append((name, value))
@@ -393,7 +404,7 @@ def _recipient(group: FieldGroup, problems: Problems, limits: Limits) -> DSNReci
         # twice, no extension field, every MUST field there and no
         # Will-Retry-Until: nothing for the loop below to look up or check.
         for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905
-            values[attr] = read(value, name, problems, limits)
+            values[attr] = read(value, name, problems, limits)  # type: ignore[misc]
         return _dsn_recipient(values, _NO_FIELDS)
     extensions: list[tuple[str, str]] = []
     for (name, value, line), key in zip(fields, names):  # noqa: B905 (strict= costs a keyword call)
@@ -573,6 +584,14 @@ _PER_MESSAGE_READERS: dict[str, tuple[str, _Reader]] = {
     "received-from-mta": ("received_from_mta", read_address),  # §2.2.4
     "arrival-date": ("arrival_date", read_date),  # §2.2.5
 }
+# The orders in which MTAs write the per-message group: RFC 3464's own
+# (Sendmail, Exchange, Exim); Postfix's, with its queue id and sender.
+_USUAL_PER_MESSAGE = usual_plans(
+    _PER_MESSAGE_READERS,
+    ("reporting-mta",),
+    ("original-envelope-id", "reporting-mta", "dsn-gateway", "received-from-mta", "arrival-date"),
+    ("reporting-mta", "x-postfix-queue-id", "x-postfix-sender", "arrival-date"),
+)
 # Every per-message attribute, None until its field is read.
 _NO_PER_MESSAGE_VALUES = dict.fromkeys(attr for attr, _read in _PER_MESSAGE_READERS.values())
 
@@ -592,48 +611,31 @@ _RECIPIENT_READERS: dict[str, tuple[str, _Reader]] = {
 _MUST = frozenset(("final_recipient", "action", "status"))
 
 
-def _orders(*orders: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Each of *orders*, and each of them with some of its optional fields left out.
-
-    The fields RFC 3464 §2.3 requires of a recipient (Final-Recipient,
-    Action, Status) are never left out.
-    """
-    found: list[tuple[str, ...]] = []
-    for order in orders:
-        optional = [name for name in order if name not in ("final-recipient", "action", "status")]
-        for kept in itertools.product((False, True), repeat=len(optional)):
-            dropped = {name for name, keep in zip(optional, kept, strict=True) if not keep}
-            found.append(tuple(name for name in order if name not in dropped))
-    return found
-
-
 # The orders in which MTAs write a recipient group (all the fields of
-# RFC 3464 §2.3 but Will-Retry-Until, whose action needs a check), each
-# with the reader of each field by its place: RFC 3464's own order, which
-# Sendmail follows; Postfix's (Final-Recipient first); Exim's (Action
-# first).  A group in one of them is read with no lookup per field.
-_USUAL_RECIPIENTS: dict[tuple[str, ...], tuple[tuple[str, _Reader], ...]] = {
-    order: tuple(_RECIPIENT_READERS[name] for name in order)
-    for order in _orders(
-        (
-            "original-recipient",
-            "final-recipient",
-            "action",
-            "status",
-            "remote-mta",
-            "diagnostic-code",
-            "last-attempt-date",
-            "final-log-id",
-        ),
-        (
-            "final-recipient",
-            "original-recipient",
-            "action",
-            "status",
-            "remote-mta",
-            "diagnostic-code",
-            "last-attempt-date",
-        ),
-        ("action", "final-recipient", "status", "remote-mta", "diagnostic-code"),
-    )
-}
+# RFC 3464 §2.3 but Will-Retry-Until, whose action needs a check):
+# RFC 3464's own order, which Sendmail follows; Postfix's (Final-Recipient
+# first); Exim's (Action first).
+_USUAL_RECIPIENTS = usual_plans(
+    _RECIPIENT_READERS,
+    ("final-recipient", "action", "status"),
+    (
+        "original-recipient",
+        "final-recipient",
+        "action",
+        "status",
+        "remote-mta",
+        "diagnostic-code",
+        "last-attempt-date",
+        "final-log-id",
+    ),
+    (
+        "final-recipient",
+        "original-recipient",
+        "action",
+        "status",
+        "remote-mta",
+        "diagnostic-code",
+        "last-attempt-date",
+    ),
+    ("action", "final-recipient", "status", "remote-mta", "diagnostic-code"),
+)

@@ -57,10 +57,12 @@ code                          meaning
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._address import addr_spec
 from ._defects import Problems
@@ -337,6 +339,35 @@ _NO_FIELDS = Headers._from_pairs(())
 def field_headers(fields: list[tuple[str, str]]) -> Headers:
     """``Headers`` of the (name, value) pairs *fields* (the extension fields of a group)."""
     return Headers._from_pairs(tuple(fields)) if fields else _NO_FIELDS
+
+
+# A reader of a field's value takes (value, field name, problems, limits).
+Reader = Callable[[str, str, Problems, Limits], Any]
+# The key each field of a group fills and its reader, by the field's place;
+# None for a field kept as an extension field.
+Plan = tuple[tuple[str, Reader | None], ...]
+
+
+def usual_plans(
+    readers: Mapping[str, tuple[str, Reader]], required: tuple[str, ...], *orders: tuple[str, ...]
+) -> dict[tuple[str, ...], Plan]:
+    """The plan of each usual order of a group's lower-cased field names.
+
+    *readers* holds the key and the reader of each known field.  Each of
+    *orders* counts with any of its fields left out but the *required*
+    ones; a name *readers* does not hold is an extension field.  A group
+    whose names are one of these orders has every required field and no
+    field twice: it is read by place, with no lookup or duplicate check
+    per field.
+    """
+    plans: dict[tuple[str, ...], Plan] = {}
+    for order in orders:
+        optional = [name for name in order if name not in required]
+        for kept in itertools.product((False, True), repeat=len(optional)):
+            dropped = {name for name, keep in zip(optional, kept, strict=True) if not keep}
+            names = tuple(name for name in order if name not in dropped)
+            plans[names] = tuple(readers.get(name, (name, None)) for name in names)
+    return plans
 
 
 def _too_long(limits: Limits, line: int) -> ParseError:

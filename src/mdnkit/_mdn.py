@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 
 from ._defects import Problems
 from ._grammar import (
+    _NO_FIELDS,
     Field,
     FieldTuple,
     field_headers,
@@ -44,6 +45,7 @@ from ._grammar import (
     read_address,
     read_groups,
     read_msg_id,
+    usual_plans,
 )
 from .errors import ParseError
 from .limits import Limits
@@ -133,6 +135,18 @@ def mdn_values(
             keys += group_keys
 
     values = _NO_VALUES.copy()  # every MDN keyword, None until read
+    plan = _USUAL_FIELDS.get(tuple(keys))
+    if plan is not None:
+        # A usual group (see usual_plans): Final-Recipient and Disposition
+        # there, no field twice, no error or extension field.
+        for (target, read), (name, value, _line) in zip(plan, fields):  # noqa: B905
+            if value:
+                values[target] = read(value, name, problems, limits)  # type: ignore[misc]
+            else:
+                problems.add("empty-field", f"{name} has no value", field=name)
+        values["errors"] = ()
+        values["extension_fields"] = _NO_FIELDS
+        return values
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -241,3 +255,26 @@ _READERS: dict[str, tuple[str, Callable[[str, str, Problems, Limits], object]]] 
     "disposition": ("disposition", _disposition),  # §3.2.6
     "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
 }
+# The orders in which agents write the fields: RFC 8098 §3.1's own, and
+# RFC 4130's (AS2), with Received-Content-MIC before Disposition.
+_USUAL_FIELDS = usual_plans(
+    _READERS,
+    ("final-recipient", "disposition"),
+    (
+        "reporting-ua",
+        "mdn-gateway",
+        "original-recipient",
+        "final-recipient",
+        "original-message-id",
+        "disposition",
+        "received-content-mic",
+    ),
+    (
+        "reporting-ua",
+        "original-recipient",
+        "final-recipient",
+        "original-message-id",
+        "received-content-mic",
+        "disposition",
+    ),
+)
