@@ -371,6 +371,16 @@ def test_reader_tables_cover_the_rfc_fields() -> None:
     ]
 
 
+def test_usual_orders_hold_known_fields_only_where_read_without_a_check() -> None:
+    # A recipient group read by place calls each reader with no test for
+    # an extension field: its usual orders name known fields only.
+    from mdnkit import _dsn
+
+    for plan in _dsn._USUAL_RECIPIENTS.values():
+        assert all(read is not None for _attr, read in plan)
+    assert all("reporting-mta" in order for order in _dsn._USUAL_PER_MESSAGE)
+
+
 def test_diagnostic_fast_constructor_builds_the_dataclass() -> None:
     from mdnkit.model import _diagnostic
 

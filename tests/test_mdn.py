@@ -543,3 +543,12 @@ def test_usual_field_orders_read_as_the_field_loop_reads_them(data: st.DataObjec
     by_place = read()
     with mock.patch.object(_mdn, "_USUAL_FIELDS", {}):
         assert read() == by_place
+
+
+def test_usual_orders_hold_known_fields_only() -> None:
+    # A group read by place calls each reader with no test for an
+    # extension or error field: the usual orders name read-once fields only.
+    from mdnkit import _mdn
+
+    for plan in _mdn._USUAL_FIELDS.values():
+        assert all(read is not None for _target, read in plan)
