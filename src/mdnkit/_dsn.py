@@ -34,13 +34,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ._defects import Problems
 from ._grammar import (
     _NO_FIELDS,
     FieldGroup,
+    Reader,
     _shown,
     field_headers,
     read_address,
@@ -328,7 +328,7 @@ def _per_message_values(group: FieldGroup, problems: Problems, limits: Limits) -
     plan = _USUAL_PER_MESSAGE.get(tuple(names))
     if plan is not None:
         # A usual group (see usual_plans): Reporting-MTA there, no field twice.
-        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905
+        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905 (as below)
             if read is None:
                 extensions.append((name, value))
             else:
@@ -403,7 +403,8 @@ def _recipient(group: FieldGroup, problems: Problems, limits: Limits) -> DSNReci
         # A usual group: each field's reader known by its place, no field
         # twice, no extension field, every MUST field there and no
         # Will-Retry-Until: nothing for the loop below to look up or check.
-        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905
+        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905 (as below)
+            # No None reader here: the orders name known fields only.
             values[attr] = read(value, name, problems, limits)  # type: ignore[misc]
         return _dsn_recipient(values, _NO_FIELDS)
     extensions: list[tuple[str, str]] = []
@@ -574,10 +575,8 @@ def _log_id(value: str, name: str, problems: Problems, limits: Limits) -> str | 
     return " ".join(value.split()) or None
 
 
-_Reader = Callable[[str, str, Problems, Limits], Any]
-
 # RFC 3464 §2.2: the per-message fields read into DSN attributes.
-_PER_MESSAGE_READERS: dict[str, tuple[str, _Reader]] = {
+_PER_MESSAGE_READERS: dict[str, tuple[str, Reader]] = {
     "original-envelope-id": ("original_envelope_id", _envelope_id),  # §2.2.1
     "reporting-mta": ("reporting_mta", read_address),  # §2.2.2
     "dsn-gateway": ("dsn_gateway", read_address),  # §2.2.3
@@ -597,7 +596,7 @@ _NO_PER_MESSAGE_VALUES = dict.fromkeys(attr for attr, _read in _PER_MESSAGE_READ
 
 # RFC 3464 §2.3: the per-recipient fields read into DSNRecipient attributes;
 # Localized-Diagnostic (RFC 6533 §4.1) may repeat and stays an extension.
-_RECIPIENT_READERS: dict[str, tuple[str, _Reader]] = {
+_RECIPIENT_READERS: dict[str, tuple[str, Reader]] = {
     "original-recipient": ("original_recipient", read_address),  # §2.3.1
     "final-recipient": ("final_recipient", read_address),  # §2.3.2
     "action": ("action", _action),  # §2.3.3

@@ -82,6 +82,8 @@ __all__ = [
     "Field",
     "FieldGroup",
     "FieldTuple",
+    "Plan",
+    "Reader",
     "Token",
     "field_headers",
     "parse_address_field",
@@ -95,6 +97,7 @@ __all__ = [
     "read_msg_id",
     "strip_comments",
     "tokenize",
+    "usual_plans",
 ]
 
 

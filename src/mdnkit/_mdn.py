@@ -33,13 +33,14 @@ code                        meaning
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ._defects import Problems
 from ._grammar import (
     _NO_FIELDS,
     Field,
     FieldTuple,
+    Reader,
     field_headers,
     parse_disposition,
     read_address,
@@ -139,8 +140,8 @@ def mdn_values(
     if plan is not None:
         # A usual group (see usual_plans): Final-Recipient and Disposition
         # there, no field twice, no error or extension field.
-        for (target, read), (name, value, _line) in zip(plan, fields):  # noqa: B905
-            if value:
+        for (target, read), (name, value, _line) in zip(plan, fields):  # noqa: B905 (as below)
+            if value:  # no None reader: the orders name read-once fields only
                 values[target] = read(value, name, problems, limits)  # type: ignore[misc]
             else:
                 problems.add("empty-field", f"{name} has no value", field=name)
@@ -246,7 +247,7 @@ def _disposition(value: str, name: str, problems: Problems, limits: Limits) -> o
 
 # The fields read once, by lower-cased name: the MDN keyword each fills and
 # its reader, which takes (value, field name, problems, limits).
-_READERS: dict[str, tuple[str, Callable[[str, str, Problems, Limits], object]]] = {
+_READERS: dict[str, tuple[str, Reader]] = {
     "reporting-ua": ("reporting_ua", _as_written),  # §3.2.1
     "mdn-gateway": ("mdn_gateway", read_address),  # §3.2.2
     "original-recipient": ("original_recipient", read_address),  # §3.2.3
