@@ -361,7 +361,8 @@ def usual_plans(
     ones; a name *readers* does not hold is an extension field.  A group
     whose names are one of these orders has every required field and no
     field twice: it is read by place, with no lookup or duplicate check
-    per field.
+    per field (timeit, a Postfix recipient group: 14.0 us against 15.8 us,
+    the readers' own work included).
     """
     plans: dict[tuple[str, ...], Plan] = {}
     for order in orders:
@@ -1195,7 +1196,7 @@ def read_date(value: str, field: str, problems: Problems, limits: Limits) -> dat
             # The same date-time written as ISO 8601, which fromisoformat()
             # reads in C: one call where int(), the zone's timezone and
             # datetime() took three and seven lookups (timeit, "Mon, 5 Jan
-            # 2026 10:14:58 +0000 (UTC)": 2.5 us against 3.6 us a date).
+            # 2026 10:14:58 +0000 (UTC)": 3.1 us against 4.2 us a date).
             return _from_iso(
                 f"{year}-{_MONTH_DIGITS[month]}-{_DAY_DIGITS[day]}T{hour_minute}"
                 f"{second or ':00'}{zone}"
