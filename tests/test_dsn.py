@@ -371,6 +371,16 @@ def test_reader_tables_cover_the_rfc_fields() -> None:
     ]
 
 
+def test_usual_orders_hold_known_fields_only_where_read_without_a_check() -> None:
+    # A recipient group read by place calls each reader with no test for
+    # an extension field: its usual orders name known fields only.
+    from mdnkit import _dsn
+
+    for plan in _dsn._USUAL_RECIPIENTS.values():
+        assert all(read is not None for _attr, read in plan)
+    assert all("reporting-mta" in order for order in _dsn._USUAL_PER_MESSAGE)
+
+
 def test_diagnostic_fast_constructor_builds_the_dataclass() -> None:
     from mdnkit.model import _diagnostic
 
@@ -1118,3 +1128,56 @@ def test_any_text_gives_values_or_a_parse_error(lines: list[str]) -> None:
     assert code in (None, "limit-exceeded")
     assert all(isinstance(r, DSNRecipient) for r in values["recipients"])
     assert len(values["recipients"]) <= 5
+
+
+_USUAL_VALUES = st.sampled_from(
+    [
+        "",
+        "rfc822; user0@example.org",
+        "rfc822;user0@example.org",
+        "dns; mx.example.org",
+        "failed",
+        "Delayed",
+        "failure",
+        "5.1.1",
+        "4.0.0 (unknown temporary failure)",
+        "smtp; 550 5.1.1 <user0@example.org>: Recipient address\r\n    rejected",
+        "Mon,  5 Jan 2026 10:14:58 +0000 (UTC)",
+        "ENV+2B1",
+        "(unclosed",
+    ]
+) | st.text(max_size=20)
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_usual_field_orders_read_as_the_field_loops_read_them(data: st.DataObject) -> None:
+    # Groups in the usual orders are read by place, without the field
+    # loops' lookups and duplicate checks: same values, same defects.
+    from unittest import mock
+
+    from mdnkit import _dsn
+
+    def group(orders: list[tuple[str, ...]]) -> str:
+        case = data.draw(st.sampled_from([str.lower, str.upper, str.title]))
+        order = data.draw(st.sampled_from(orders))
+        return "".join(f"{case(name)}: {data.draw(_USUAL_VALUES)}\r\n" for name in order)
+
+    per_message = group(sorted(_dsn._USUAL_PER_MESSAGE))
+    recipients = data.draw(st.lists(st.just(sorted(_dsn._USUAL_RECIPIENTS)), max_size=3))
+    text = "\r\n".join([per_message, *map(group, recipients)])
+
+    def values() -> tuple[object, object, object]:
+        problems = Problems()
+        try:
+            result: object = dsn_values(text, problems, DEFAULT_LIMITS, utf8=False)
+        except ParseError as error:
+            return None, (error.code, error.message), problems.defects()
+        return result, None, problems.defects()
+
+    by_place = values()
+    with (
+        mock.patch.object(_dsn, "_USUAL_PER_MESSAGE", {}),
+        mock.patch.object(_dsn, "_USUAL_RECIPIENTS", {}),
+    ):
+        assert values() == by_place

@@ -725,9 +725,31 @@ def test_parse_msg_id_fast_path_agrees_with_the_careful_reading(value: str) -> N
     assert (fast, fast_problems.codes()) == (careful, careful_problems.codes())
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Mon, 5 Jan 2026 24:00:00 +0000",  # an hour a later fromisoformat() may read
+        "Mon, 5 Jan 2026 23:59:60 +0000",
+        "Mon, 5 Jan 2026 23:60 +0000",
+        "Mon, 30 Feb 2026 10:00:00 +0000",
+        "Mon, 0 Jan 2026 10:00:00 +0000",
+        "Mon, 5 Jan 2026 10:00 +0099",
+        "Mon, 5 Jan 2026 10:00:00 +2400",
+        "Mon, 5 Jan 2026 10:00:00 -0000",
+        "5 Dec 9999 23:59:59 -2359 (x)",
+    ],
+)
+def test_parse_date_fast_path_edges(value: str) -> None:
+    _date_paths_agree(value)
+
+
 @given(_DATE_TEXT)
 def test_parse_date_fast_path_agrees_with_email_utils(value: str) -> None:
-    # The regex-and-datetime() path must give what the standard library's
+    _date_paths_agree(value)
+
+
+def _date_paths_agree(value: str) -> None:
+    # The regex-and-fromisoformat() path must give what the standard library's
     # reading gives, with the same defects (the careful path is that reading).
     from mdnkit import _grammar
 
@@ -1119,3 +1141,18 @@ def test_folded_fields_read_back(groups: list[list[tuple[str, str]]]) -> None:
     problems = Problems()
     assert read_fields("\r\n".join(lines), problems, DEFAULT_LIMITS) == expected
     assert not problems
+
+
+def test_usual_plans_leave_out_optional_fields_only() -> None:
+    from mdnkit._grammar import usual_plans
+
+    def read_a(value: str, name: str, problems: Problems, limits: Limits) -> str:
+        return value
+
+    plans = usual_plans({"a": ("attr_a", read_a)}, ("a",), ("x-b", "a", "c"))
+    assert plans == {
+        ("a",): (("attr_a", read_a),),
+        ("a", "c"): (("attr_a", read_a), ("c", None)),
+        ("x-b", "a"): (("x-b", None), ("attr_a", read_a)),
+        ("x-b", "a", "c"): (("x-b", None), ("attr_a", read_a), ("c", None)),
+    }

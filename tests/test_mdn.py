@@ -507,3 +507,48 @@ def test_reader_table_covers_mdn_fields() -> None:
     readers = {key: target for key, (target, _read) in _mdn._READERS.items()}
     repeatable = dict.fromkeys(_mdn._REPEATABLE, "errors")
     assert {**readers, **repeatable} == MDN_FIELDS
+
+
+_USUAL_VALUES = st.sampled_from(
+    [
+        "",
+        "rfc822; carla@example.net",
+        "RFC822;PARTNER-B",
+        "<id-1@example.org>",
+        "automatic-action/MDN-sent-automatically; processed",
+        "manual-action/MDN-sent-manually; displayed/error",
+        "manual-action/MDN-sent-manually; failed",
+        "(unclosed",
+    ]
+) | st.text(max_size=20)
+
+
+@given(st.data())
+def test_usual_field_orders_read_as_the_field_loop_reads_them(data: st.DataObject) -> None:
+    # A group in one of the usual orders is read by place, without the
+    # field loop's lookups: same values, same defects, same errors.
+    from unittest import mock
+
+    from mdnkit import _mdn
+
+    order = data.draw(st.sampled_from(sorted(_mdn._USUAL_FIELDS)))
+    case = data.draw(st.sampled_from([str.lower, str.upper, str.title]))
+    text = "".join(f"{case(name)}: {data.draw(_USUAL_VALUES)}\r\n" for name in order)
+
+    def read() -> tuple[object, object, object]:
+        problems = Problems()
+        result, error = outcome(lambda: mdn_values(text, problems, DEFAULT_LIMITS))
+        return result, error and (error.code, error.message), problems.defects()
+
+    by_place = read()
+    with mock.patch.object(_mdn, "_USUAL_FIELDS", {}):
+        assert read() == by_place
+
+
+def test_usual_orders_hold_known_fields_only() -> None:
+    # A group read by place calls each reader with no test for an
+    # extension or error field: the usual orders name read-once fields only.
+    from mdnkit import _mdn
+
+    for plan in _mdn._USUAL_FIELDS.values():
+        assert all(read is not None for _target, read in plan)

@@ -34,18 +34,20 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ._defects import Problems
 from ._grammar import (
+    _NO_FIELDS,
     FieldGroup,
+    Reader,
     _shown,
     field_headers,
     read_address,
     read_date,
     read_groups,
     strip_comments,
+    usual_plans,
 )
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Limits
@@ -320,10 +322,21 @@ def _decode_encoded_blocks(text: str, problems: Problems) -> str:
 
 
 def _per_message_values(group: FieldGroup, problems: Problems, limits: Limits) -> dict[str, Any]:
+    fields, names = group
     values = _NO_PER_MESSAGE_VALUES.copy()
     extensions: list[tuple[str, str]] = []
+    plan = _USUAL_PER_MESSAGE.get(tuple(names))
+    if plan is not None:
+        # A usual group (see usual_plans): Reporting-MTA there, no field twice.
+        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905 (as below)
+            if read is None:
+                extensions.append((name, value))
+            else:
+                values[attr] = read(value, name, problems, limits)
+        values["extension_fields"] = field_headers(extensions)
+        return values
     seen: set[str] = set()
-    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
+    for (name, value, line), key in zip(fields, names):  # noqa: B905 (strict= costs a keyword call)
         reader = _PER_MESSAGE_READERS.get(key)
         if reader is None:
             extensions.append((name, value))
@@ -381,11 +394,21 @@ def _envelope_id(value: str, name: str, problems: Problems, limits: Limits) -> s
 
 
 def _recipient(group: FieldGroup, problems: Problems, limits: Limits) -> DSNRecipient:
+    fields, names = group
     # One dict of attributes, keyed as DSNRecipient's: an attribute present
     # (even None, for a value that did not read) means the field was seen.
     values: dict[str, Any] = {}
+    plan = _USUAL_RECIPIENTS.get(tuple(names))
+    if plan is not None:
+        # A usual group: each field's reader known by its place, no field
+        # twice, no extension field, every MUST field there and no
+        # Will-Retry-Until: nothing for the loop below to look up or check.
+        for (attr, read), (name, value, _line) in zip(plan, fields):  # noqa: B905 (as below)
+            # No None reader here: the orders name known fields only.
+            values[attr] = read(value, name, problems, limits)  # type: ignore[misc]
+        return _dsn_recipient(values, _NO_FIELDS)
     extensions: list[tuple[str, str]] = []
-    for (name, value, line), key in zip(*group):  # noqa: B905 (strict= costs a keyword call)
+    for (name, value, line), key in zip(fields, names):  # noqa: B905 (strict= costs a keyword call)
         reader = _RECIPIENT_READERS.get(key)
         if reader is None:
             if key in _PER_MESSAGE:
@@ -552,22 +575,28 @@ def _log_id(value: str, name: str, problems: Problems, limits: Limits) -> str | 
     return " ".join(value.split()) or None
 
 
-_Reader = Callable[[str, str, Problems, Limits], Any]
-
 # RFC 3464 §2.2: the per-message fields read into DSN attributes.
-_PER_MESSAGE_READERS: dict[str, tuple[str, _Reader]] = {
+_PER_MESSAGE_READERS: dict[str, tuple[str, Reader]] = {
     "original-envelope-id": ("original_envelope_id", _envelope_id),  # §2.2.1
     "reporting-mta": ("reporting_mta", read_address),  # §2.2.2
     "dsn-gateway": ("dsn_gateway", read_address),  # §2.2.3
     "received-from-mta": ("received_from_mta", read_address),  # §2.2.4
     "arrival-date": ("arrival_date", read_date),  # §2.2.5
 }
+# The orders in which MTAs write the per-message group: RFC 3464's own
+# (Sendmail, Exchange, Exim); Postfix's, with its queue id and sender.
+_USUAL_PER_MESSAGE = usual_plans(
+    _PER_MESSAGE_READERS,
+    ("reporting-mta",),
+    ("original-envelope-id", "reporting-mta", "dsn-gateway", "received-from-mta", "arrival-date"),
+    ("reporting-mta", "x-postfix-queue-id", "x-postfix-sender", "arrival-date"),
+)
 # Every per-message attribute, None until its field is read.
 _NO_PER_MESSAGE_VALUES = dict.fromkeys(attr for attr, _read in _PER_MESSAGE_READERS.values())
 
 # RFC 3464 §2.3: the per-recipient fields read into DSNRecipient attributes;
 # Localized-Diagnostic (RFC 6533 §4.1) may repeat and stays an extension.
-_RECIPIENT_READERS: dict[str, tuple[str, _Reader]] = {
+_RECIPIENT_READERS: dict[str, tuple[str, Reader]] = {
     "original-recipient": ("original_recipient", read_address),  # §2.3.1
     "final-recipient": ("final_recipient", read_address),  # §2.3.2
     "action": ("action", _action),  # §2.3.3
@@ -579,3 +608,33 @@ _RECIPIENT_READERS: dict[str, tuple[str, _Reader]] = {
     "will-retry-until": ("will_retry_until", read_date),  # §2.3.9
 }
 _MUST = frozenset(("final_recipient", "action", "status"))
+
+
+# The orders in which MTAs write a recipient group (all the fields of
+# RFC 3464 §2.3 but Will-Retry-Until, whose action needs a check):
+# RFC 3464's own order, which Sendmail follows; Postfix's (Final-Recipient
+# first); Exim's (Action first).
+_USUAL_RECIPIENTS = usual_plans(
+    _RECIPIENT_READERS,
+    ("final-recipient", "action", "status"),
+    (
+        "original-recipient",
+        "final-recipient",
+        "action",
+        "status",
+        "remote-mta",
+        "diagnostic-code",
+        "last-attempt-date",
+        "final-log-id",
+    ),
+    (
+        "final-recipient",
+        "original-recipient",
+        "action",
+        "status",
+        "remote-mta",
+        "diagnostic-code",
+        "last-attempt-date",
+    ),
+    ("action", "final-recipient", "status", "remote-mta", "diagnostic-code"),
+)

@@ -57,10 +57,12 @@ code                          meaning
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._address import addr_spec
 from ._defects import Problems
@@ -80,6 +82,8 @@ __all__ = [
     "Field",
     "FieldGroup",
     "FieldTuple",
+    "Plan",
+    "Reader",
     "Token",
     "field_headers",
     "parse_address_field",
@@ -93,6 +97,7 @@ __all__ = [
     "read_msg_id",
     "strip_comments",
     "tokenize",
+    "usual_plans",
 ]
 
 
@@ -337,6 +342,36 @@ _NO_FIELDS = Headers._from_pairs(())
 def field_headers(fields: list[tuple[str, str]]) -> Headers:
     """``Headers`` of the (name, value) pairs *fields* (the extension fields of a group)."""
     return Headers._from_pairs(tuple(fields)) if fields else _NO_FIELDS
+
+
+# A reader of a field's value takes (value, field name, problems, limits).
+Reader = Callable[[str, str, Problems, Limits], Any]
+# The key each field of a group fills and its reader, by the field's place;
+# None for a field kept as an extension field.
+Plan = tuple[tuple[str, Reader | None], ...]
+
+
+def usual_plans(
+    readers: Mapping[str, tuple[str, Reader]], required: tuple[str, ...], *orders: tuple[str, ...]
+) -> dict[tuple[str, ...], Plan]:
+    """The plan of each usual order of a group's lower-cased field names.
+
+    *readers* holds the key and the reader of each known field.  Each of
+    *orders* counts with any of its fields left out but the *required*
+    ones; a name *readers* does not hold is an extension field.  A group
+    whose names are one of these orders has every required field and no
+    field twice: it is read by place, with no lookup or duplicate check
+    per field (timeit, a Postfix recipient group: 14.0 us against 15.8 us,
+    the readers' own work included).
+    """
+    plans: dict[tuple[str, ...], Plan] = {}
+    for order in orders:
+        optional = [name for name in order if name not in required]
+        for kept in itertools.product((False, True), repeat=len(optional)):
+            dropped = {name for name, keep in zip(optional, kept, strict=True) if not keep}
+            names = tuple(name for name in order if name not in dropped)
+            plans[names] = tuple(readers.get(name, (name, None)) for name in names)
+    return plans
 
 
 def _too_long(limits: Limits, line: int) -> ParseError:
@@ -1115,41 +1150,27 @@ _MONTHS = {
     )
 }
 # RFC 5322 §3.3 in its usual form, with an optional trailing (comment):
-# read with datetime() directly, the standard library's parser only when
-# this does not match.  Years below 1000 are left to it (it reads "0099"
-# as 1999, RFC 5322 §4.3 two-digit years), and so is "-0000" (no zone
-# information: a defect).  Possessive runs: none could give back a
-# character the next item takes, and they spare sre the backtracking
-# bookkeeping (timeit, "Mon, 5 Jan 2026 10:15:00 +0000": 1.15 us against
-# 1.56 us a match).
+# read with fromisoformat(), the standard library's parser only when this
+# does not match.  Years below 1000 are left to it (it reads "0099" as
+# 1999, RFC 5322 §4.3 two-digit years), and so is "-0000" (no zone
+# information: a defect); so are an hour past 23 and a minute or second
+# past 59, which datetime() refuses (and a later fromisoformat() might
+# not).  Possessive runs: none could give back a character the next item
+# takes, and they spare sre the backtracking bookkeeping (timeit, "Mon, 5
+# Jan 2026 10:15:00 +0000": 1.15 us against 1.56 us a match).
 _PLAIN_DATE = re.compile(
     r"[ \t]*+(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),[ \t]*+)?([0-9]{1,2}+)[ \t]++"
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]++([1-9][0-9]{3})[ \t]++"
-    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?+[ \t]++(?!-0000)([+-][0-9]{4})"
+    r"((?:[01][0-9]|2[0-3]):[0-5][0-9])(:[0-5][0-9])?+[ \t]++(?!-0000)([+-][0-9]{4})"
     r"[ \t]*+(?:\([^()\\]{0,60}+\)[ \t]*+)?+\Z"
 )
-
-
-# The numbers of _PLAIN_DATE's day, hour, minute and second, by their text
-# ("5", "05"; None for no seconds): a dict subscript costs a fifth of an
-# int() call (timeit: 50 ns against 240 ns), and a date has four of them.
-_NUMBERS: dict[str | None, int] = {
-    **{str(number): number for number in range(10)},
-    **{f"{number:02d}": number for number in range(100)},
-    None: 0,
+# The ISO 8601 digits of _PLAIN_DATE's month and day ("5" and "05" give "05").
+_MONTH_DIGITS = {name: f"{number:02d}" for name, number in _MONTHS.items()}
+_DAY_DIGITS = {
+    **{str(number): f"{number:02d}" for number in range(10)},
+    **{f"{number:02d}": f"{number:02d}" for number in range(100)},
 }
-
-# Zones seen, by their text ("+0100"): a report stream uses a handful.
-# Bounded: at most 2 signs x 10000 texts, fewer valid ones.
-_ZONES: dict[str, timezone] = {}
-
-
-def _zone(text: str) -> timezone:
-    """The zone of a ``zone`` text of _PLAIN_DATE (``"+0130"``); ValueError beyond 24 hours."""
-    offset = int(text[1:3]) * 3600 + int(text[3:]) * 60
-    zone = timezone(timedelta(seconds=-offset if text[0] == "-" else offset))
-    _ZONES[text] = zone
-    return zone
+_from_iso = datetime.fromisoformat
 
 
 def parse_date(
@@ -1170,23 +1191,18 @@ def read_date(value: str, field: str, problems: Problems, limits: Limits) -> dat
     """:func:`parse_date` with positional arguments, for the report readers."""
     plain = _PLAIN_DATE.match(value)
     if plain is not None:
-        day, month, year, hour, minute, second, zone = plain.groups()
-        numbers = _NUMBERS
+        day, month, year, hour_minute, second, zone = plain.groups()
         try:
-            tz = _ZONES.get(zone) or _zone(zone)
-            # tzinfo passed by position: a keyword call to datetime() costs more.
-            return datetime(
-                int(year),
-                _MONTHS[month],
-                numbers[day],
-                numbers[hour],
-                numbers[minute],
-                numbers[second],
-                0,
-                tz,
+            # The same date-time written as ISO 8601, which fromisoformat()
+            # reads in C: one call where int(), the zone's timezone and
+            # datetime() took three and seven lookups (timeit, "Mon, 5 Jan
+            # 2026 10:14:58 +0000 (UTC)": 3.1 us against 4.2 us a date).
+            return _from_iso(
+                f"{year}-{_MONTH_DIGITS[month]}-{_DAY_DIGITS[day]}T{hour_minute}"
+                f"{second or ':00'}{zone}"
             )
         except ValueError:
-            pass  # 30 February, hour 25, zone +2400: the careful path says so
+            pass  # 30 February, zone +2400: the careful path says so
     text, _ = strip_comments(value, problems, field=field, limits=limits)
     text = " ".join(text.split())
     parsed: datetime | None = None

@@ -33,17 +33,20 @@ code                        meaning
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ._defects import Problems
 from ._grammar import (
+    _NO_FIELDS,
     Field,
     FieldTuple,
+    Reader,
     field_headers,
     parse_disposition,
     read_address,
     read_groups,
     read_msg_id,
+    usual_plans,
 )
 from .errors import ParseError
 from .limits import Limits
@@ -133,6 +136,18 @@ def mdn_values(
             keys += group_keys
 
     values = _NO_VALUES.copy()  # every MDN keyword, None until read
+    plan = _USUAL_FIELDS.get(tuple(keys))
+    if plan is not None:
+        # A usual group (see usual_plans): Final-Recipient and Disposition
+        # there, no field twice, no error or extension field.
+        for (target, read), (name, value, _line) in zip(plan, fields):  # noqa: B905 (as below)
+            if value:  # no None reader: the orders name read-once fields only
+                values[target] = read(value, name, problems, limits)  # type: ignore[misc]
+            else:
+                problems.add("empty-field", f"{name} has no value", field=name)
+        values["errors"] = ()
+        values["extension_fields"] = _NO_FIELDS
+        return values
     errors: list[str] = []
     extensions: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -232,7 +247,7 @@ def _disposition(value: str, name: str, problems: Problems, limits: Limits) -> o
 
 # The fields read once, by lower-cased name: the MDN keyword each fills and
 # its reader, which takes (value, field name, problems, limits).
-_READERS: dict[str, tuple[str, Callable[[str, str, Problems, Limits], object]]] = {
+_READERS: dict[str, tuple[str, Reader]] = {
     "reporting-ua": ("reporting_ua", _as_written),  # §3.2.1
     "mdn-gateway": ("mdn_gateway", read_address),  # §3.2.2
     "original-recipient": ("original_recipient", read_address),  # §3.2.3
@@ -241,3 +256,26 @@ _READERS: dict[str, tuple[str, Callable[[str, str, Problems, Limits], object]]] 
     "disposition": ("disposition", _disposition),  # §3.2.6
     "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
 }
+# The orders in which agents write the fields: RFC 8098 §3.1's own, and
+# RFC 4130's (AS2), with Received-Content-MIC before Disposition.
+_USUAL_FIELDS = usual_plans(
+    _READERS,
+    ("final-recipient", "disposition"),
+    (
+        "reporting-ua",
+        "mdn-gateway",
+        "original-recipient",
+        "final-recipient",
+        "original-message-id",
+        "disposition",
+        "received-content-mic",
+    ),
+    (
+        "reporting-ua",
+        "original-recipient",
+        "final-recipient",
+        "original-message-id",
+        "received-content-mic",
+        "disposition",
+    ),
+)
