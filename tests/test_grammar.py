@@ -544,6 +544,10 @@ MSG_IDS = [
     ("<one@example.org>, <two@example.org>", "one@example.org", ["several-message-ids"]),
     ("id: <three@example.org>", "three@example.org", ["junk-around-message-id"]),
     ("<four@example.org", "four@example.org", ["unclosed-angle-bracket"]),
+    # A doubled bracket: the id opens at the last "<" before its ">".
+    ("<<five@example.org>>", "five@example.org", ["junk-around-message-id"]),
+    ("<note <six@example.org>", "six@example.org", ["junk-around-message-id"]),
+    ("<<", None, ["unclosed-angle-bracket", "junk-around-message-id", "empty-message-id"]),
     ("", None, ["empty-message-id"]),
     ("(only a comment)", None, ["empty-message-id"]),
     ("<>", None, ["empty-message-id"]),

@@ -1111,6 +1111,9 @@ def read_msg_id(value: str, field: str, problems: Problems, limits: Limits) -> s
         if close_at == -1:
             problems.add("unclosed-angle-bracket", "Message id has '<' but no '>'", field=field)
             close_at = len(text)
+        # The id opens at the last "<" before its ">": a doubled "<<id>"
+        # leaves the extra bracket with the text around the id.
+        open_at = text.rfind("<", 0, close_at)
         inner = text[open_at + 1 : close_at].strip()
         before, after = text[:open_at].strip(), text[close_at + 1 :].strip()
         if "<" in after:
