@@ -1086,7 +1086,8 @@ def parse_msg_id(
     Accepted, each with a defect: no angle brackets (AS2 gateways send a
     bare GUID), white space inside (kept as written: Direct Project test
     agents send ``<9501051053.aa04167@IETF.CNR I.Reston.VA.US>``), text
-    around the id, several ids (the first is used), no ``@``.
+    around the id (a doubled ``<`` among it), several ids (the first is
+    used), no ``@``.
     """
     return read_msg_id(value, field, problems, limits)
 
