@@ -1332,3 +1332,32 @@ def test_the_transfer_encoding_learnt_with_the_block_is_what_the_search_finds(
                 plain = exc.code.encode()
             bodies.append((plain, problems.defects()))
         assert bodies[0] == bodies[1]
+
+
+# ---------------------------------------------------------------------------
+# Speed round 8: possessive runs in the header field patterns
+
+# The header field patterns as first written, with backtracking runs.
+BACKTRACKING_FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
+HEADER_TEXT = st.lists(
+    st.sampled_from(
+        [*(t.decode("utf-8", "replace") for t in HEAD_TOKENS), *FOLDING_TOKENS]
+        + ["\n", "\r\n", "\r", " ", "\t", ":", " :", "a", "\x85", "\u2028", ""]
+    ),
+    max_size=16,
+).map("".join)
+
+
+@given(HEADER_TEXT)
+def test_possessive_field_pattern_reads_as_the_backtracking_one(head: str) -> None:
+    assert _mime._FIELD.findall(head) == BACKTRACKING_FIELD.findall(head)
+
+
+@given(HEADER_TEXT)
+def test_possessive_field_search_reads_as_the_backtracking_one(head: str) -> None:
+    for names in (("content-type",), ("subject", "in-reply-to", "k", "date")):
+        pattern = _mime.field_pattern(*names).pattern
+        backtracking = re.compile(pattern.replace("*+", "*"))
+        assert "+" not in backtracking.pattern
+        text = "\n" + head
+        assert _mime.field_pattern(*names).findall(text) == backtracking.findall(text)

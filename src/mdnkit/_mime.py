@@ -38,8 +38,13 @@ from .limits import Limits
 # A whole field (name, value with its folded lines), or a line that is not one.
 # Not anchored with "^" in MULTILINE mode: the engine would then try every
 # offset of the block; each match instead ends with its line break, so the
-# next one starts on the next line.
-_FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
+# next one starts on the next line.  Possessive runs: none could give back
+# a character that the next item takes (a name is followed by neither a
+# name character nor white space before its colon; a value runs to the end
+# of its line, and what follows it is optional), and they spare sre the
+# backtracking bookkeeping (timeit, findall over six fields of a returned
+# original: 3.9 against 4.4 us).
+_FIELD = re.compile(r"(?:([!-9;-~]++)[ \t]*+:(.*+(?:\n[ \t].*+)*+)|(.++(?:\n[ \t].*+)*+))\n?")
 # RFC 5322 §3.6.8 ftext (printable US-ASCII except ":"), then the colon.
 _FIELD_START = rb"[!-9;-~]+[ \t]*:"
 _FIELD_LINE = re.compile(_FIELD_START)
@@ -458,7 +463,9 @@ def field_pattern(*names: str) -> re.Pattern[str]:
     # (U+017F for "s", U+0130 and U+0131 for "i", U+212A for "k").
     firsts = "".join(sorted({name[:1].lower() for name in names}))
     lead = f"(?=(?i:[{re.escape(firsts)}]))" if len(names) > 1 else ""
-    return re.compile(rf"\n{lead}(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
+    # Possessive runs, as in _FIELD: the value ends the pattern, so its
+    # first, longest reading always stands.
+    return re.compile(rf"\n{lead}(?i:({alternatives}))[ \t]*+:([^\n]*+(?:\n[ \t][^\n]*+)*+)")
 
 
 def find_field(head: str, name: str) -> str | None:
