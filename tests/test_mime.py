@@ -1341,8 +1341,11 @@ def test_the_transfer_encoding_learnt_with_the_block_is_what_the_search_finds(
 BACKTRACKING_FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
 HEADER_TEXT = st.lists(
     st.sampled_from(
-        [*(t.decode("utf-8", "replace") for t in HEAD_TOKENS), *FOLDING_TOKENS]
-        + ["\n", "\r\n", "\r", " ", "\t", ":", " :", "a", "\x85", "\u2028", ""]
+        [
+            *(t.decode("utf-8", "replace") for t in HEAD_TOKENS),
+            *FOLDING_TOKENS,
+            *("\n", "\r\n", "\r", " ", "\t", ":", " :", "a", "\x85", "\u2028", ""),
+        ]
     ),
     max_size=16,
 ).map("".join)
