@@ -1364,3 +1364,42 @@ def test_possessive_field_search_reads_as_the_backtracking_one(head: str) -> Non
         assert "+" not in backtracking.pattern
         text = "\n" + head
         assert _mime.field_pattern(*names).findall(text) == backtracking.findall(text)
+
+
+# ---------------------------------------------------------------------------
+# Speed round 8: the indented delimiter lines found with bytes.find
+
+
+def indented_lines_by_pattern(
+    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
+) -> list[tuple[int, int, bool]]:
+    """The delimiter lines of _indented_spans as the pattern of _indented finds them."""
+    lines = []
+    for match in _mime._indented(boundary).finditer(buf, start, end):
+        closing = match.group(1) is not None
+        lines.append((match.start(), match.end(), closing))
+        if closing or len(lines) > limits.max_parts:
+            break
+    return lines
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"--b", b"--b--", b"--bx", b"-", b"\r\n", b"\n", b"\r", b" ", b"\t", b"x", b"b"]
+        ),
+        max_size=24,
+    ).map(b"".join),
+    st.sampled_from([b"b", b"b-", b"bb", b"-b"]),
+    st.integers(min_value=0, max_value=6),
+    st.integers(min_value=0, max_value=3),
+    st.sampled_from([1, 2, 3, 10_000]),
+)
+def test_indented_lines_are_those_the_pattern_finds(
+    body: bytes, boundary: bytes, start: int, cut: int, max_parts: int
+) -> None:
+    start = min(start, len(body))
+    end = max(start, len(body) - cut)
+    limits = Limits(max_parts=max_parts)
+    found = _mime._indented_lines(body, boundary, start, end, limits)
+    assert found == indented_lines_by_pattern(body, boundary, start, end, limits)

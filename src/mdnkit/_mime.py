@@ -1115,20 +1115,69 @@ def _indented(boundary: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?m)^[ \t]*--" + re.escape(boundary) + rb"(--)?[ \t]*\r?(?:\n|\Z)")
 
 
+def _indented_lines(
+    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
+) -> list[tuple[int, int, bool]]:
+    """``(start, end, closing)`` of each line that the pattern of :func:`_indented` finds.
+
+    Up to the first close-delimiter, or one line more than ``max_parts``.
+    ``bytes.find`` for the dash-boundary, then a look at what precedes it
+    on its line (white space only) and at what follows it (the tail of
+    RFC 2046 §5.1.1), instead of the pattern tried at every offset and
+    compiled for each boundary (RFC 3464's 1.4 KB example: 5 against 27
+    us).  A line holding the dash-boundary that is not a delimiter line
+    counts against ``max_parts``; past that, the pattern reads the rest.
+    """
+    marker = b"--" + boundary
+    width = len(marker)
+    lines: list[tuple[int, int, bool]] = []
+    misses, pos = 0, start
+    # Where a line begins at pos ("^"), else -1: after the first line, always.
+    first = start if not start or buf[start - 1] == 0x0A else -1
+    while (hit := buf.find(marker, pos, end)) != -1:
+        # Where the line of the dash-boundary begins, at or after pos (-1: before).
+        if hit > start and buf[hit - 1] == 0x0A:
+            line = hit  # the usual delimiter line, not indented at all
+        else:
+            line = buf.rfind(b"\n", pos, hit) + 1 or first
+        # White space before the dash-boundary ("[ \t]*": the dash cannot
+        # be part of it), then the tail, as in _DELIMITER_TAIL.
+        if (
+            line >= 0
+            and (line == hit or not buf[line:hit].strip(b" \t"))
+            and (tail := _TAIL_AT(buf, hit + width, end)) is not None
+        ):
+            lines.append((line, pos := tail.end(), bool(tail.lastindex)))
+            if tail.lastindex or len(lines) > limits.max_parts:
+                return lines
+            first = pos  # after its LF, or the end
+            continue
+        # No delimiter line here, nor any later on this line (what precedes
+        # another dash-boundary on it is not white space): the next line.
+        newline = buf.find(b"\n", hit, end)
+        if newline == -1:
+            return lines
+        pos = first = newline + 1
+        misses += 1
+        if misses > limits.max_parts:
+            for match in _indented(boundary).finditer(buf, pos, end):
+                closing = match.group(1) is not None
+                lines.append((match.start(), match.end(), closing))
+                if closing or len(lines) > limits.max_parts:
+                    break
+            return lines
+    return lines
+
+
 def _indented_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
 ) -> tuple[list[int], list[int], bool]:
     """:func:`_strict_spans`, also accepting white space before ``--`` boundary.
 
     The lenient second reading, run only when the strict one finds too
-    little: a regex per boundary is affordable here.
+    little.
     """
-    lines: list[tuple[int, int, bool]] = []
-    for match in _indented(boundary).finditer(buf, start, end):
-        closing = match.group(1) is not None
-        lines.append((match.start(), match.end(), closing))
-        if closing or len(lines) > limits.max_parts:
-            break
+    lines = _indented_lines(buf, boundary, start, end, limits)
     if not lines:
         return [], [], False
     closed = lines[-1][2]
