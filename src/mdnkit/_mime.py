@@ -1115,6 +1115,11 @@ def _indented(boundary: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?m)^[ \t]*--" + re.escape(boundary) + rb"(--)?[ \t]*\r?(?:\n|\Z)")
 
 
+# Lines with a dash-boundary but no delimiter that _indented_lines reads
+# before it hands the rest to the pattern.
+_MAX_MISSES = 16
+
+
 def _indented_lines(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
 ) -> list[tuple[int, int, bool]]:
@@ -1125,8 +1130,9 @@ def _indented_lines(
     on its line (white space only) and at what follows it (the tail of
     RFC 2046 §5.1.1), instead of the pattern tried at every offset and
     compiled for each boundary (RFC 3464's 1.4 KB example: 5 against 27
-    us).  A line holding the dash-boundary that is not a delimiter line
-    counts against ``max_parts``; past that, the pattern reads the rest.
+    us).  Past a few lines that hold the dash-boundary but are no
+    delimiter lines (a hostile body: each costs a Python step here, and
+    the pattern reads them in C), the pattern reads the rest.
     """
     marker = b"--" + boundary
     width = len(marker)
@@ -1159,7 +1165,7 @@ def _indented_lines(
             return lines
         pos = first = newline + 1
         misses += 1
-        if misses > limits.max_parts:
+        if misses > _MAX_MISSES:
             for match in _indented(boundary).finditer(buf, pos, end):
                 closing = match.group(1) is not None
                 lines.append((match.start(), match.end(), closing))
