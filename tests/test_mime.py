@@ -1372,19 +1372,6 @@ def test_possessive_field_search_reads_as_the_backtracking_one(head: str) -> Non
 # Speed round 8: the indented delimiter lines found with bytes.find
 
 
-def indented_lines_by_pattern(
-    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> list[tuple[int, int, bool]]:
-    """The delimiter lines of _indented_spans as the pattern of _indented finds them."""
-    lines = []
-    for match in _mime._indented(boundary).finditer(buf, start, end):
-        closing = match.group(1) is not None
-        lines.append((match.start(), match.end(), closing))
-        if closing or len(lines) > limits.max_parts:
-            break
-    return lines
-
-
 @given(
     st.lists(
         st.sampled_from(
@@ -1407,4 +1394,4 @@ def test_indented_lines_are_those_the_pattern_finds(
     # Fewer misses allowed: the pattern takes over sooner, and reads on alike.
     with mock.patch.object(_mime, "_MAX_MISSES", misses):
         found = _mime._indented_lines(body, boundary, start, end, limits)
-    assert found == indented_lines_by_pattern(body, boundary, start, end, limits)
+    assert found == _mime._indented_by_pattern(body, boundary, start, end, limits)
