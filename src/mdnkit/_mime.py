@@ -1130,9 +1130,10 @@ def _indented_lines(
     on its line (white space only) and at what follows it (the tail of
     RFC 2046 §5.1.1), instead of the pattern tried at every offset and
     compiled for each boundary (_indented_spans on RFC 3464's 1.4 KB
-    example: 14 against 27 us).  Past a few lines that hold the dash-boundary but are no
-    delimiter lines (a hostile body: each costs a Python step here, and
-    the pattern reads them in C), the pattern reads the rest.
+    example: 14 against 27 us).  Past a few lines that hold the
+    dash-boundary but are no delimiter lines (a hostile body: each costs
+    a Python step here, where the pattern reads them in C), the pattern
+    reads the whole body instead.
     """
     marker = b"--" + boundary
     width = len(marker)
