@@ -7,6 +7,7 @@ import email.policy
 import re
 from collections.abc import Callable
 from functools import partial
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -1332,3 +1333,65 @@ def test_the_transfer_encoding_learnt_with_the_block_is_what_the_search_finds(
                 plain = exc.code.encode()
             bodies.append((plain, problems.defects()))
         assert bodies[0] == bodies[1]
+
+
+# ---------------------------------------------------------------------------
+# Speed round 8: possessive runs in the header field patterns
+
+# The header field patterns as first written, with backtracking runs.
+BACKTRACKING_FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
+HEADER_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *(t.decode("utf-8", "replace") for t in HEAD_TOKENS),
+            *FOLDING_TOKENS,
+            *("\n", "\r\n", "\r", " ", "\t", ":", " :", "a", "\x85", "\u2028", ""),
+        ]
+    ),
+    max_size=16,
+).map("".join)
+
+
+@given(HEADER_TEXT)
+def test_possessive_field_pattern_reads_as_the_backtracking_one(head: str) -> None:
+    found = [(m.span(), m.groups()) for m in _mime._FIELD.finditer(head)]
+    assert found == [(m.span(), m.groups()) for m in BACKTRACKING_FIELD.finditer(head)]
+
+
+@given(HEADER_TEXT)
+def test_possessive_field_search_reads_as_the_backtracking_one(head: str) -> None:
+    for names in (("content-type",), ("subject", "in-reply-to", "k", "date")):
+        pattern = _mime.field_pattern(*names).pattern
+        backtracking = re.compile(pattern.replace("*+", "*"))
+        assert "+" not in backtracking.pattern
+        text = "\n" + head
+        assert _mime.field_pattern(*names).findall(text) == backtracking.findall(text)
+
+
+# ---------------------------------------------------------------------------
+# Speed round 8: the indented delimiter lines found with bytes.find
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"--b", b"--b--", b"--bx", b"-", b"\r\n", b"\n", b"\r", b" ", b"\t", b"x", b"b"]
+        ),
+        max_size=24,
+    ).map(b"".join),
+    st.sampled_from([b"b", b"b-", b"bb", b"-b"]),
+    st.integers(min_value=0, max_value=6),
+    st.integers(min_value=0, max_value=3),
+    st.sampled_from([1, 2, 3, 10_000]),
+    st.sampled_from([0, 1, 2, _mime._MAX_MISSES]),
+)
+def test_indented_lines_are_those_the_pattern_finds(
+    body: bytes, boundary: bytes, start: int, cut: int, max_parts: int, misses: int
+) -> None:
+    start = min(start, len(body))
+    end = max(start, len(body) - cut)
+    limits = Limits(max_parts=max_parts)
+    # Fewer misses allowed: the pattern takes over sooner, and reads on alike.
+    with mock.patch.object(_mime, "_MAX_MISSES", misses):
+        found = _mime._indented_lines(body, boundary, start, end, limits)
+    assert found == _mime._indented_by_pattern(body, boundary, start, end, limits)

@@ -38,8 +38,13 @@ from .limits import Limits
 # A whole field (name, value with its folded lines), or a line that is not one.
 # Not anchored with "^" in MULTILINE mode: the engine would then try every
 # offset of the block; each match instead ends with its line break, so the
-# next one starts on the next line.
-_FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
+# next one starts on the next line.  Possessive runs: none could give back
+# a character that the next item takes (a name is followed by neither a
+# name character nor white space before its colon; a value runs to the end
+# of its line, and what follows it is optional), and they spare sre the
+# backtracking bookkeeping (timeit, findall over six fields of a returned
+# original: 3.9 against 4.4 us).
+_FIELD = re.compile(r"(?:([!-9;-~]++)[ \t]*+:(.*+(?:\n[ \t].*+)*+)|(.++(?:\n[ \t].*+)*+))\n?")
 # RFC 5322 §3.6.8 ftext (printable US-ASCII except ":"), then the colon.
 _FIELD_START = rb"[!-9;-~]+[ \t]*:"
 _FIELD_LINE = re.compile(_FIELD_START)
@@ -458,7 +463,9 @@ def field_pattern(*names: str) -> re.Pattern[str]:
     # (U+017F for "s", U+0130 and U+0131 for "i", U+212A for "k").
     firsts = "".join(sorted({name[:1].lower() for name in names}))
     lead = f"(?=(?i:[{re.escape(firsts)}]))" if len(names) > 1 else ""
-    return re.compile(rf"\n{lead}(?i:({alternatives}))[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)")
+    # Possessive runs, as in _FIELD: the value ends the pattern, so its
+    # first, longest reading always stands.
+    return re.compile(rf"\n{lead}(?i:({alternatives}))[ \t]*+:([^\n]*+(?:\n[ \t][^\n]*+)*+)")
 
 
 def find_field(head: str, name: str) -> str | None:
@@ -1108,20 +1115,85 @@ def _indented(boundary: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?m)^[ \t]*--" + re.escape(boundary) + rb"(--)?[ \t]*\r?(?:\n|\Z)")
 
 
-def _indented_spans(
-    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> tuple[list[int], list[int], bool]:
-    """:func:`_strict_spans`, also accepting white space before ``--`` boundary.
+# Lines with a dash-boundary but no delimiter that _indented_lines reads
+# before it hands the rest to the pattern.
+_MAX_MISSES = 16
 
-    The lenient second reading, run only when the strict one finds too
-    little: a regex per boundary is affordable here.
+
+def _indented_lines(
+    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
+) -> list[tuple[int, int, bool]]:
+    """``(start, end, closing)`` of each line that the pattern of :func:`_indented` finds.
+
+    Up to the first close-delimiter, or one line more than ``max_parts``.
+    ``bytes.find`` for the dash-boundary, then a look at what precedes it
+    on its line (white space only) and at what follows it (the tail of
+    RFC 2046 §5.1.1), instead of the pattern tried at every offset and
+    compiled for each boundary (_indented_spans on RFC 3464's 1.4 KB
+    example: 14 against 27 us).  Past a few lines that hold the
+    dash-boundary but are no delimiter lines (a hostile body: each costs
+    a Python step here, where the pattern reads them in C), the pattern
+    reads the whole body instead.
     """
+    marker = b"--" + boundary
+    width = len(marker)
+    lines: list[tuple[int, int, bool]] = []
+    misses, pos = 0, start
+    # Where a line begins at pos ("^"), else -1: after the first line, always.
+    first = start if not start or buf[start - 1] == 0x0A else -1
+    while (hit := buf.find(marker, pos, end)) != -1:
+        # Where the line of the dash-boundary begins, at or after pos (-1: before).
+        if hit > start and buf[hit - 1] == 0x0A:
+            line = hit  # the usual delimiter line, not indented at all
+        else:
+            line = buf.rfind(b"\n", pos, hit) + 1 or first
+        # White space before the dash-boundary ("[ \t]*": the dash cannot
+        # be part of it), then the tail, as in _DELIMITER_TAIL.
+        if (
+            line >= 0
+            and (line == hit or not buf[line:hit].strip(b" \t"))
+            and (tail := _TAIL_AT(buf, hit + width, end)) is not None
+        ):
+            lines.append((line, pos := tail.end(), bool(tail.lastindex)))
+            if tail.lastindex or len(lines) > limits.max_parts:
+                return lines
+            first = pos  # after its LF, or the end
+            continue
+        # No delimiter line here, nor any later on this line (what precedes
+        # another dash-boundary on it is not white space): the next line.
+        newline = buf.find(b"\n", hit, end)
+        if newline == -1:
+            return lines
+        pos = first = newline + 1
+        misses += 1
+        if misses > _MAX_MISSES:
+            # All over again, in C: what it finds first is what was found here.
+            return _indented_by_pattern(buf, boundary, start, end, limits)
+    return lines
+
+
+def _indented_by_pattern(
+    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
+) -> list[tuple[int, int, bool]]:
+    """:func:`_indented_lines` as the pattern of :func:`_indented` finds them."""
     lines: list[tuple[int, int, bool]] = []
     for match in _indented(boundary).finditer(buf, start, end):
         closing = match.group(1) is not None
         lines.append((match.start(), match.end(), closing))
         if closing or len(lines) > limits.max_parts:
             break
+    return lines
+
+
+def _indented_spans(
+    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
+) -> tuple[list[int], list[int], bool]:
+    """:func:`_strict_spans`, also accepting white space before ``--`` boundary.
+
+    The lenient second reading, run only when the strict one finds too
+    little.
+    """
+    lines = _indented_lines(buf, boundary, start, end, limits)
     if not lines:
         return [], [], False
     closed = lines[-1][2]
