@@ -7,7 +7,6 @@ import email.policy
 import re
 from collections.abc import Callable
 from functools import partial
-from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -1217,7 +1216,7 @@ def test_parts_written_out_read_as_one_at_a_time(blocks: list[bytes]) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Speed round 6: the one-match reading of a body part's header block
+# Fast path: the one-match reading of a body part's header block
 
 BLOCK_LINES = [
     *(b"Content-Type: text/plain", b"CONTENT-type:message/rfc822", b"content-type : x/y"),
@@ -1292,7 +1291,7 @@ def test_the_usual_message_start_reads_as_the_careful_reader_does_within_any_lim
 
 
 # ---------------------------------------------------------------------------
-# Speed round 7: the Content-Transfer-Encoding learnt with the header block
+# Fast path: the Content-Transfer-Encoding learnt with the header block
 
 TRANSFER_VALUES = [
     *(b" 7bit", b" 8bit", b" binary", b" base64", b" quoted-printable", b" BASE64"),
@@ -1336,7 +1335,7 @@ def test_the_transfer_encoding_learnt_with_the_block_is_what_the_search_finds(
 
 
 # ---------------------------------------------------------------------------
-# Speed round 8: possessive runs in the header field patterns
+# Possessive runs in the header field patterns
 
 # The header field patterns as first written, with backtracking runs.
 BACKTRACKING_FIELD = re.compile(r"(?:([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)|(.+(?:\n[ \t].*)*))\n?")
@@ -1366,32 +1365,3 @@ def test_possessive_field_search_reads_as_the_backtracking_one(head: str) -> Non
         assert "+" not in backtracking.pattern
         text = "\n" + head
         assert _mime.field_pattern(*names).findall(text) == backtracking.findall(text)
-
-
-# ---------------------------------------------------------------------------
-# Speed round 8: the indented delimiter lines found with bytes.find
-
-
-@given(
-    st.lists(
-        st.sampled_from(
-            [b"--b", b"--b--", b"--bx", b"-", b"\r\n", b"\n", b"\r", b" ", b"\t", b"x", b"b"]
-        ),
-        max_size=24,
-    ).map(b"".join),
-    st.sampled_from([b"b", b"b-", b"bb", b"-b"]),
-    st.integers(min_value=0, max_value=6),
-    st.integers(min_value=0, max_value=3),
-    st.sampled_from([1, 2, 3, 10_000]),
-    st.sampled_from([0, 1, 2, _mime._MAX_MISSES]),
-)
-def test_indented_lines_are_those_the_pattern_finds(
-    body: bytes, boundary: bytes, start: int, cut: int, max_parts: int, misses: int
-) -> None:
-    start = min(start, len(body))
-    end = max(start, len(body) - cut)
-    limits = Limits(max_parts=max_parts)
-    # Fewer misses allowed: the pattern takes over sooner, and reads on alike.
-    with mock.patch.object(_mime, "_MAX_MISSES", misses):
-        found = _mime._indented_lines(body, boundary, start, end, limits)
-    assert found == _mime._indented_by_pattern(body, boundary, start, end, limits)

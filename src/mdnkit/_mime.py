@@ -1115,85 +1115,20 @@ def _indented(boundary: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?m)^[ \t]*--" + re.escape(boundary) + rb"(--)?[ \t]*\r?(?:\n|\Z)")
 
 
-# Lines with a dash-boundary but no delimiter that _indented_lines reads
-# before it hands the rest to the pattern.
-_MAX_MISSES = 16
-
-
-def _indented_lines(
-    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> list[tuple[int, int, bool]]:
-    """``(start, end, closing)`` of each line that the pattern of :func:`_indented` finds.
-
-    Up to the first close-delimiter, or one line more than ``max_parts``.
-    ``bytes.find`` for the dash-boundary, then a look at what precedes it
-    on its line (white space only) and at what follows it (the tail of
-    RFC 2046 §5.1.1), instead of the pattern tried at every offset and
-    compiled for each boundary (_indented_spans on RFC 3464's 1.4 KB
-    example: 14 against 27 us).  Past a few lines that hold the
-    dash-boundary but are no delimiter lines (a hostile body: each costs
-    a Python step here, where the pattern reads them in C), the pattern
-    reads the whole body instead.
-    """
-    marker = b"--" + boundary
-    width = len(marker)
-    lines: list[tuple[int, int, bool]] = []
-    misses, pos = 0, start
-    # Where a line begins at pos ("^"), else -1: after the first line, always.
-    first = start if not start or buf[start - 1] == 0x0A else -1
-    while (hit := buf.find(marker, pos, end)) != -1:
-        # Where the line of the dash-boundary begins, at or after pos (-1: before).
-        if hit > start and buf[hit - 1] == 0x0A:
-            line = hit  # the usual delimiter line, not indented at all
-        else:
-            line = buf.rfind(b"\n", pos, hit) + 1 or first
-        # White space before the dash-boundary ("[ \t]*": the dash cannot
-        # be part of it), then the tail, as in _DELIMITER_TAIL.
-        if (
-            line >= 0
-            and (line == hit or not buf[line:hit].strip(b" \t"))
-            and (tail := _TAIL_AT(buf, hit + width, end)) is not None
-        ):
-            lines.append((line, pos := tail.end(), bool(tail.lastindex)))
-            if tail.lastindex or len(lines) > limits.max_parts:
-                return lines
-            first = pos  # after its LF, or the end
-            continue
-        # No delimiter line here, nor any later on this line (what precedes
-        # another dash-boundary on it is not white space): the next line.
-        newline = buf.find(b"\n", hit, end)
-        if newline == -1:
-            return lines
-        pos = first = newline + 1
-        misses += 1
-        if misses > _MAX_MISSES:
-            # All over again, in C: what it finds first is what was found here.
-            return _indented_by_pattern(buf, boundary, start, end, limits)
-    return lines
-
-
-def _indented_by_pattern(
-    buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
-) -> list[tuple[int, int, bool]]:
-    """:func:`_indented_lines` as the pattern of :func:`_indented` finds them."""
-    lines: list[tuple[int, int, bool]] = []
-    for match in _indented(boundary).finditer(buf, start, end):
-        closing = match.group(1) is not None
-        lines.append((match.start(), match.end(), closing))
-        if closing or len(lines) > limits.max_parts:
-            break
-    return lines
-
-
 def _indented_spans(
     buf: bytes, boundary: bytes, start: int, end: int, limits: Limits
 ) -> tuple[list[int], list[int], bool]:
     """:func:`_strict_spans`, also accepting white space before ``--`` boundary.
 
     The lenient second reading, run only when the strict one finds too
-    little.
+    little: a regex per boundary is affordable here.
     """
-    lines = _indented_lines(buf, boundary, start, end, limits)
+    lines: list[tuple[int, int, bool]] = []
+    for match in _indented(boundary).finditer(buf, start, end):
+        closing = match.group(1) is not None
+        lines.append((match.start(), match.end(), closing))
+        if closing or len(lines) > limits.max_parts:
+            break
     if not lines:
         return [], [], False
     closed = lines[-1][2]
