@@ -1294,6 +1294,21 @@ def test_plain_body_shortcuts_agree_with_decode_body_and_decode_text(
 # ---------------------------------------------------------------------------
 # The usual report read without the walk: as the walk reads it
 
+
+def find_first(data: bytes, walk: bool, limits: Limits) -> object:
+    """The first report _find gives for *data* (or, *walk* true, the walk alone), or its error."""
+    problems, budget = Problems(), _mime.Budget(limits)
+    root = _mime.read_message(data, Problems(), limits)
+    try:
+        if walk:
+            found = parser._walk([(root, root)], problems, limits, budget, True)
+        else:
+            found = parser._find(root, problems, limits, budget, True)
+    except ParseError as exc:
+        return exc.code, exc.message
+    return found, problems.defects(), budget.parts
+
+
 FIND_PARTS = [
     "Content-Type: text/plain\n\nHello.",
     "Content-Type: message/disposition-notification\n\n" + MDN_BODY,
@@ -1325,22 +1340,9 @@ def test_the_usual_report_is_found_as_the_walk_finds_it(
     text = f'From: a@example.com\nContent-Type: {outer}; boundary="RB"\n\n'
     text += "".join(f"--RB\n{part}\n" for part in parts) + ("--RB--\n" if closed else "")
     data = text.encode()
-
-    def find(walk: bool, limits: Limits) -> object:
-        problems, budget = Problems(), _mime.Budget(limits)
-        root = _mime.read_message(data, Problems(), limits)
-        try:
-            if walk:
-                found = parser._walk([(root, root)], problems, limits, budget, True)
-            else:
-                found = parser._find(root, problems, limits, budget, True)
-        except ParseError as exc:
-            return exc.code, exc.message
-        return found, problems.defects(), budget.parts
-
     for limits in (Limits(), Limits(max_parts=max_parts)):
         if outer not in parser._REPORT_TYPES:
-            assert find(False, limits) == find(True, limits)
+            assert find_first(data, False, limits) == find_first(data, True, limits)
 
 
 # ---------------------------------------------------------------------------
@@ -1522,21 +1524,8 @@ def test_the_first_report_is_found_as_the_walk_finds_it(
     else:
         text = data.draw(first_multipart("RB", outer)) + "\n"
     message = ("From: a@example.com\n" + text).encode()
-
-    def find(walk: bool, limits: Limits) -> object:
-        problems, budget = Problems(), _mime.Budget(limits)
-        root = _mime.read_message(message, Problems(), limits)
-        try:
-            if walk:
-                found = parser._walk([(root, root)], problems, limits, budget, True)
-            else:
-                found = parser._find(root, problems, limits, budget, True)
-        except ParseError as exc:
-            return exc.code, exc.message
-        return found, problems.defects(), budget.parts
-
     for limits in (Limits(), Limits(max_parts=max_parts)):
-        assert find(False, limits) == find(True, limits)
+        assert find_first(message, False, limits) == find_first(message, True, limits)
 
 
 def test_the_first_report_of_an_as2_mdn_is_read_without_the_walk(
