@@ -584,11 +584,12 @@ _PER_MESSAGE_READERS: dict[str, tuple[str, Reader]] = {
     "arrival-date": ("arrival_date", read_date),  # §2.2.5
 }
 # The orders in which MTAs write the per-message group: RFC 3464's own
-# (Sendmail, Exchange, Exim); Postfix's, with its queue id and sender.
+# (that of _PER_MESSAGE_READERS: Sendmail, Exchange, Exim); Postfix's, with
+# its queue id and sender.
 _USUAL_PER_MESSAGE = usual_plans(
     _PER_MESSAGE_READERS,
     ("reporting-mta",),
-    ("original-envelope-id", "reporting-mta", "dsn-gateway", "received-from-mta", "arrival-date"),
+    tuple(_PER_MESSAGE_READERS),
     ("reporting-mta", "x-postfix-queue-id", "x-postfix-sender", "arrival-date"),
 )
 # Every per-message attribute, None until its field is read.
@@ -612,21 +613,12 @@ _MUST = frozenset(("final_recipient", "action", "status"))
 
 # The orders in which MTAs write a recipient group (all the fields of
 # RFC 3464 §2.3 but Will-Retry-Until, whose action needs a check):
-# RFC 3464's own order, which Sendmail follows; Postfix's (Final-Recipient
-# first); Exim's (Action first).
+# RFC 3464's own order (that of _RECIPIENT_READERS), which Sendmail
+# follows; Postfix's (Final-Recipient first); Exim's (Action first).
 _USUAL_RECIPIENTS = usual_plans(
     _RECIPIENT_READERS,
     ("final-recipient", "action", "status"),
-    (
-        "original-recipient",
-        "final-recipient",
-        "action",
-        "status",
-        "remote-mta",
-        "diagnostic-code",
-        "last-attempt-date",
-        "final-log-id",
-    ),
+    tuple(name for name in _RECIPIENT_READERS if name != "will-retry-until"),
     (
         "final-recipient",
         "original-recipient",

@@ -256,20 +256,13 @@ _READERS: dict[str, tuple[str, Reader]] = {
     "disposition": ("disposition", _disposition),  # §3.2.6
     "received-content-mic": ("received_content_mic", _as_written),  # RFC 4130 §7.4.3
 }
-# The orders in which agents write the fields: RFC 8098 §3.1's own, and
-# RFC 4130's (AS2), with Received-Content-MIC before Disposition.
+# The orders in which agents write the fields: RFC 8098 §3.1's own (that of
+# _READERS), and RFC 4130's (AS2), with Received-Content-MIC before
+# Disposition.
 _USUAL_FIELDS = usual_plans(
     _READERS,
     ("final-recipient", "disposition"),
-    (
-        "reporting-ua",
-        "mdn-gateway",
-        "original-recipient",
-        "final-recipient",
-        "original-message-id",
-        "disposition",
-        "received-content-mic",
-    ),
+    tuple(_READERS),
     (
         "reporting-ua",
         "original-recipient",
