@@ -43,6 +43,7 @@ import bench_parse  # noqa: E402
 import generate  # noqa: E402
 
 from mdnkit import model  # noqa: E402
+from mdnkit._dsn import _ACTIONS  # noqa: E402
 from mdnkit.statuscodes import _REGISTERED as REGISTERED_STATUS  # noqa: E402
 
 _BLANK_LINE = re.compile(rb"\n\r?\n")
@@ -163,7 +164,6 @@ def floor_read(
     return own, _date(own["date"]), human, per_message, recipients, original_headers
 
 
-_ACTIONS = {action.value: action for action in model.DSNAction}
 _NO_FIELDS = model.Headers._from_pairs(())
 
 
